@@ -1,0 +1,264 @@
+"""The report configuration: one YAML file, validated before anything runs.
+
+The file says which conversion goals to measure and under which window. It is
+validated here with pydantic, and every mistake is reported with the key that
+holds it (``reports[0].goals[1].where[0].op``) and what is allowed there.
+The validated config is then flattened into small tables that the dbt models
+join on, so the SQL never has to be regenerated when a team adds a goal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import available_timezones
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+WINDOW_PATTERN = re.compile(r"^(\d+)\s*([hd])$")
+COMPARISON_OPS = (">", ">=", "<", "<=")
+OPS = ("=", "!=", *COMPARISON_OPS, "in")
+
+Scalar = str | int | float | bool
+
+
+class ConfigError(ValueError):
+    """A report configuration that cannot be used, with a message for a person."""
+
+
+def parse_window(text: str) -> int:
+    """Turn ``72h`` or ``14d`` into a number of hours."""
+    match = WINDOW_PATTERN.match(str(text).strip())
+    if not match:
+        raise ValueError(
+            f"expected a whole number of hours or days such as 72h or 14d, got {text!r}"
+        )
+    amount, unit = int(match.group(1)), match.group(2)
+    hours = amount * 24 if unit == "d" else amount
+    if hours <= 0:
+        raise ValueError(f"a window must be longer than zero, got {text!r}")
+    return hours
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Condition(_Strict):
+    """One property test on a goal event; all of a goal's conditions must hold."""
+
+    property: Annotated[str, Field(min_length=1)]
+    op: Literal["=", "!=", ">", ">=", "<", "<=", "in"]
+    value: Scalar | list[Scalar]
+
+    @model_validator(mode="after")
+    def _value_fits_op(self) -> Condition:
+        if self.op == "in":
+            if not isinstance(self.value, list) or not self.value:
+                raise ValueError("op 'in' needs a non-empty list as value, e.g. [KRW, USD]")
+        elif isinstance(self.value, list):
+            raise ValueError(f"op {self.op!r} needs a single value; use op 'in' for a list")
+        if self.op in COMPARISON_OPS and (
+            isinstance(self.value, bool) or not isinstance(self.value, int | float)
+        ):
+            raise ValueError(f"op {self.op!r} compares numbers, so value must be a number")
+        return self
+
+
+class Goal(_Strict):
+    """A conversion goal: a product event, optionally narrowed by its properties."""
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    event_key: Annotated[str, Field(min_length=1)]
+    value: str | None = None
+    dedupe: str | None = None
+    where: list[Condition] = []
+
+
+class Report(_Strict):
+    """A set of criteria under which every campaign is measured."""
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    window: str
+    goals: Annotated[list[Goal], Field(min_length=1)]
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _window_is_duration(cls, value: Any) -> str:
+        parse_window(str(value))
+        return str(value).strip()
+
+    @field_validator("goals")
+    @classmethod
+    def _goal_names_unique(cls, goals: list[Goal]) -> list[Goal]:
+        names = [goal.name for goal in goals]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"goal names must be unique within a report, repeated: {repeated}")
+        return goals
+
+    @property
+    def window_hours(self) -> int:
+        return parse_window(self.window)
+
+    def definition_hash(self, timezone: str) -> str:
+        """A short, stable fingerprint of everything that shapes this report's numbers."""
+        payload = {"timezone": timezone, **self.model_dump(mode="json")}
+        payload["window"] = self.window_hours
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+class ReportConfig(_Strict):
+    """The whole configuration file."""
+
+    timezone: str = "UTC"
+    reports: Annotated[list[Report], Field(min_length=1)]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        if value not in available_timezones():
+            raise ValueError(
+                f"expected an IANA time zone name such as Asia/Seoul or UTC, got {value!r}"
+            )
+        return value
+
+    @field_validator("reports")
+    @classmethod
+    def _report_names_unique(cls, reports: list[Report]) -> list[Report]:
+        names = [report.name for report in reports]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"report names must be unique, repeated: {repeated}")
+        return reports
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part in {"str", "int", "float", "bool", "list[union[str,int,float,bool]]"}:
+            continue  # pydantic names the union branch it tried; the key is enough
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+def _explain(error: dict[str, Any]) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key; check its spelling against the README"
+    elif error["type"] == "literal_error":
+        message = f"expected one of {', '.join(OPS)}, got {error.get('input')!r}"
+    elif error["type"] == "string_pattern_mismatch":
+        message = (
+            "expected a lowercase name of letters, digits and underscores "
+            f"starting with a letter, got {error.get('input')!r}"
+        )
+    return f"{_location(error['loc'])}: {message}"
+
+
+def parse_config(data: Any, source: str = "config") -> ReportConfig:
+    """Validate already-loaded YAML data, raising ConfigError with every problem found."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping with 'timezone' and 'reports' at the top")
+    try:
+        return ReportConfig.model_validate(data)
+    except ValidationError as exc:
+        seen: list[str] = []
+        for error in exc.errors():
+            line = _explain(error)
+            if line not in seen:
+                seen.append(line)
+        raise ConfigError(f"{source}: " + "; ".join(seen)) from None
+
+
+def load_config(path: str | Path) -> ReportConfig:
+    """Read and validate a report configuration file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})".replace("\n", " ")) from None
+    return parse_config(data, source=str(path))
+
+
+def config_tables(config: ReportConfig) -> dict[str, list[dict[str, Any]]]:
+    """Flatten the config into the rows of the report_* tables the dbt models read."""
+    definitions: list[dict[str, Any]] = []
+    goals: list[dict[str, Any]] = []
+    conditions: list[dict[str, Any]] = []
+    for report in config.reports:
+        definitions.append(
+            {
+                "report": report.name,
+                "timezone": config.timezone,
+                "window_hours": report.window_hours,
+                "definition_hash": report.definition_hash(config.timezone),
+            }
+        )
+        for goal in report.goals:
+            goals.append(
+                {
+                    "report": report.name,
+                    "goal": goal.name,
+                    "event_key": goal.event_key,
+                    "value_property": goal.value,
+                    "dedupe_property": goal.dedupe,
+                }
+            )
+            for index, condition in enumerate(goal.where):
+                values = condition.value if isinstance(condition.value, list) else [condition.value]
+                op = "=" if condition.op == "in" else condition.op
+                for value in values:
+                    conditions.append(
+                        {
+                            "report": report.name,
+                            "goal": goal.name,
+                            "condition_index": index,
+                            "property": condition.property,
+                            "op": op,
+                            "value_text": _as_text(value),
+                            "value_number": _as_number(value),
+                        }
+                    )
+    return {
+        "report_definitions": definitions,
+        "report_goals": goals,
+        "report_goal_conditions": conditions,
+    }
+
+
+def _as_text(value: Scalar) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _as_number(value: Scalar) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(value)
+    except ValueError:
+        return None
