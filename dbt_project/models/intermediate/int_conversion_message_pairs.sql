@@ -1,0 +1,106 @@
+-- One row per report, goal, conversion and received message of the same
+-- person whose window covers the conversion. Windows are half-open,
+-- (anchor, anchor + window]: a conversion at the anchor's instant, or before
+-- it, is never credited.
+with
+
+conversions as (
+
+    select * from {{ ref('int_goal_conversions') }}
+
+),
+
+reports as (
+
+    select * from {{ ref('stg_report_definitions') }}
+
+),
+
+messages as (
+
+    select * from {{ ref('int_message_receipts') }}
+    where is_received
+
+),
+
+windows as (
+
+    select
+        messages.*,
+        reports.report,
+        reports.window_hours,
+        {{ dbt.dateadd('hour', 'reports.window_hours', 'messages.received_at') }}
+            as receipt_window_end,
+        {{ dbt.dateadd(
+            'hour', 'reports.window_hours', 'messages.first_clicked_at'
+        ) }} as click_window_end
+    from messages
+    cross join reports
+
+),
+
+-- A click can be logged before the delivery receipt, so the span in which a
+-- conversion can be credited starts at the earlier anchor and ends at the
+-- later window end.
+spans as (
+
+    select
+        *,
+        case
+            when first_clicked_at < received_at then first_clicked_at
+            else received_at
+        end as span_start,
+        case
+            when click_window_end > receipt_window_end then click_window_end
+            else receipt_window_end
+        end as span_end
+    from windows
+
+),
+
+-- A range join on person and time; the flags then say which window holds.
+pairs as (
+
+    select
+        conversions.report,
+        conversions.goal,
+        conversions.conversion_id,
+        conversions.person_id,
+        conversions.converted_at,
+        conversions.value,
+        spans.campaign_id,
+        spans.message_id,
+        spans.window_hours,
+        spans.received_at,
+        spans.first_clicked_at,
+        (
+            conversions.converted_at > spans.received_at
+            and conversions.converted_at <= spans.receipt_window_end
+        ) as in_receipt_window,
+        coalesce(
+            conversions.converted_at > spans.first_clicked_at
+            and conversions.converted_at <= spans.click_window_end,
+            false
+        ) as is_direct
+    from conversions
+    inner join spans
+        on
+            conversions.report = spans.report
+            and conversions.person_id = spans.person_id
+            and conversions.converted_at > spans.span_start
+            and conversions.converted_at <= spans.span_end
+
+),
+
+final as (
+
+    select
+        *,
+        -- Every direct conversion is also indirect.
+        (in_receipt_window or is_direct) as is_indirect
+    from pairs
+    where in_receipt_window or is_direct
+
+)
+
+select * from final
