@@ -29,8 +29,9 @@ windows as (
         messages.*,
         reports.report,
         reports.window_hours,
-        {{ dbt.dateadd('hour', 'reports.window_hours', 'messages.received_at') }}
-            as receipt_window_end,
+        {{ dbt.dateadd(
+            'hour', 'reports.window_hours', 'messages.received_at'
+        ) }} as receipt_window_end,
         {{ dbt.dateadd(
             'hour', 'reports.window_hours', 'messages.first_clicked_at'
         ) }} as click_window_end
@@ -67,7 +68,7 @@ pairs as (
         conversions.conversion_id,
         conversions.person_id,
         conversions.converted_at,
-        conversions.value,
+        conversions.conversion_value,
         spans.campaign_id,
         spans.message_id,
         spans.window_hours,

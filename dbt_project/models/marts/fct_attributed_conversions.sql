@@ -18,7 +18,7 @@ typed as (
         conversion_id,
         person_id,
         converted_at,
-        value,
+        conversion_value,
         campaign_id,
         message_id,
         'direct' as attribution_type,
@@ -34,7 +34,7 @@ typed as (
         conversion_id,
         person_id,
         converted_at,
-        value,
+        conversion_value,
         campaign_id,
         message_id,
         'indirect' as attribution_type,
@@ -78,7 +78,7 @@ final as (
             {{ dbt.datediff('anchor_at', 'converted_at', 'second') }}
             as {{ type_double() }}
         ) / 3600 as hours_from_anchor,
-        cast(value as numeric(28, 6)) as value
+        cast(conversion_value as numeric(28, 6)) as conversion_value
     from ranked
     where anchor_rank = 1
 

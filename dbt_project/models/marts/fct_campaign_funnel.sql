@@ -109,19 +109,34 @@ step_counts as (
 
 steps as (
 
-    select report, campaign_id, goal, 1 as step_index, 'sent' as step,
+    select
+        report,
+        campaign_id,
+        goal,
+        1 as step_index,
+        'sent' as step,
         sent as persons
     from step_counts
 
     union all
 
-    select report, campaign_id, goal, 2 as step_index, 'received' as step,
+    select
+        report,
+        campaign_id,
+        goal,
+        2 as step_index,
+        'received' as step,
         received as persons
     from step_counts
 
     union all
 
-    select report, campaign_id, goal, 3 as step_index, 'opened' as step,
+    select
+        report,
+        campaign_id,
+        goal,
+        3 as step_index,
+        'opened' as step,
         opened as persons
     from step_counts
     where tracks_opens
@@ -129,7 +144,9 @@ steps as (
     union all
 
     select
-        report, campaign_id, goal,
+        report,
+        campaign_id,
+        goal,
         case when tracks_opens then 4 else 3 end as step_index,
         'clicked' as step,
         clicked as persons
@@ -138,7 +155,9 @@ steps as (
     union all
 
     select
-        report, campaign_id, goal,
+        report,
+        campaign_id,
+        goal,
         case when tracks_opens then 5 else 4 end as step_index,
         'converted' as step,
         converted as persons

@@ -54,11 +54,12 @@ conversion_types as (
         campaign_id,
         conversion_id,
         person_id,
-        value,
+        conversion_value,
         max(case when attribution_type = 'direct' then 1 else 0 end)
             as is_direct
     from attributed
-    group by report, goal, campaign_id, conversion_id, person_id, value
+    group by
+        report, goal, campaign_id, conversion_id, person_id, conversion_value
 
 ),
 
@@ -71,10 +72,11 @@ conversions as (
         count(distinct case when is_direct = 1 then person_id end)
             as direct_converters,
         sum(is_direct) as direct_conversions,
-        sum(case when is_direct = 1 then value end) as direct_value,
+        sum(case when is_direct = 1 then conversion_value end)
+            as direct_value,
         count(distinct person_id) as indirect_converters,
         count(*) as indirect_conversions,
-        sum(value) as indirect_value,
+        sum(conversion_value) as indirect_value,
         count(distinct case when is_direct = 0 then person_id end)
             as view_through_converters
     from conversion_types
@@ -156,12 +158,20 @@ final as (
         ) as opened,
         cast(clicked as {{ dbt.type_bigint() }}) as clicked,
         cast(direct_converters as {{ dbt.type_bigint() }}) as direct_converters,
-        cast(direct_conversions as {{ dbt.type_bigint() }}) as direct_conversions,
+        cast(
+            direct_conversions as {{ dbt.type_bigint() }}
+        ) as direct_conversions,
         cast(direct_value as numeric(28, 6)) as direct_value,
-        cast(indirect_converters as {{ dbt.type_bigint() }}) as indirect_converters,
-        cast(indirect_conversions as {{ dbt.type_bigint() }}) as indirect_conversions,
+        cast(
+            indirect_converters as {{ dbt.type_bigint() }}
+        ) as indirect_converters,
+        cast(
+            indirect_conversions as {{ dbt.type_bigint() }}
+        ) as indirect_conversions,
         cast(indirect_value as numeric(28, 6)) as indirect_value,
-        cast(view_through_converters as {{ dbt.type_bigint() }}) as view_through_converters,
+        cast(
+            view_through_converters as {{ dbt.type_bigint() }}
+        ) as view_through_converters,
         {{ rate('received', 'recipients') }} as delivery_rate,
         case
             when tracks_opens then {{ rate('opened', 'received') }}
