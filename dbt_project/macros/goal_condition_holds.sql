@@ -7,7 +7,7 @@
     {%- set property_text = json_text(
         events ~ '.properties', conditions ~ '.property'
     ) -%}
-    {%- set property_number = dbt.safe_cast(
+    {%- set property_number = try_cast(
         property_text, type_double()
     ) -%}
     {%- set value_number = conditions ~ '.value_number' -%}

@@ -15,12 +15,12 @@
             upper(substring(trim({{ column }}) from 11)) like '%Z'
             or substring(trim({{ column }}) from 11) like '%+%'
             or substring(trim({{ column }}) from 11) like '%-%'
-            then {{ dbt.safe_cast(
-                dbt.safe_cast('trim(' ~ column ~ ')', 'timestamptz')
+            then {{ try_cast(
+                try_cast('trim(' ~ column ~ ')', 'timestamptz')
                 ~ " at time zone 'UTC'",
                 api.Column.translate_type('timestamp')
             ) }}
-        else {{ dbt.safe_cast(
+        else {{ try_cast(
             'trim(' ~ column ~ ')', api.Column.translate_type('timestamp')
         ) }}
     end

@@ -126,7 +126,7 @@ final as (
         event_id as conversion_id,
         person_id,
         occurred_at as converted_at,
-        {{ dbt.safe_cast('value_text', 'numeric(28, 6)') }}
+        {{ try_cast('value_text', 'numeric(28, 6)') }}
             as conversion_value
     from ranked
     where dedupe_rank = 1
