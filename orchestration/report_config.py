@@ -12,13 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -29,6 +32,10 @@ from pydantic import (
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 WINDOW_PATTERN = re.compile(r"^(\d+)\s*([hd])$")
 COMPARISON_OPS = (">", ">=", "<", "<=")
+CHANNELS = ("push", "kakao", "sms", "email", "in_app")
+# The funnel of a goal is built with one join per step, so the number of
+# steps has a ceiling; dbt_project.yml's max_goal_steps var must match it.
+MAX_GOAL_STEPS = 5
 OPS = ("=", "!=", *COMPARISON_OPS, "in")
 
 Scalar = str | int | float | bool
@@ -50,6 +57,17 @@ def parse_window(text: str) -> int:
     if hours <= 0:
         raise ValueError(f"a window must be longer than zero, got {text!r}")
     return hours
+
+
+def _check_window(text: str) -> str:
+    parse_window(text)
+    return text.strip()
+
+
+# A duration such as 72h or 14d; YAML may hand over a bare number, which is
+# then rejected with the same message as any other malformed duration.
+Window = Annotated[str, BeforeValidator(str), AfterValidator(_check_window)]
+Channel = Annotated[str, BeforeValidator(lambda value: str(value).strip().lower())]
 
 
 class _Strict(BaseModel):
@@ -85,20 +103,71 @@ class Goal(_Strict):
     value: str | None = None
     dedupe: str | None = None
     where: list[Condition] = []
+    steps: Annotated[
+        list[Annotated[str, Field(min_length=1)]], Field(max_length=MAX_GOAL_STEPS)
+    ] = []
+
+
+class ChannelWindows(_Strict):
+    """Window overrides for one channel."""
+
+    direct: Window | None = None
+    indirect: Window | None = None
+
+
+class Windows(_Strict):
+    """Window overrides by attribution type and by channel; the most specific wins."""
+
+    direct: Window | None = None
+    indirect: Window | None = None
+    by_channel: dict[Channel, ChannelWindows] = {}
+
+    @field_validator("by_channel")
+    @classmethod
+    def _known_channels(cls, value: dict[str, ChannelWindows]) -> dict[str, ChannelWindows]:
+        unknown = sorted(set(value) - set(CHANNELS))
+        if unknown:
+            raise ValueError(
+                f"unknown channel {unknown[0]!r}; expected one of {', '.join(CHANNELS)}"
+            )
+        return value
+
+
+class CampaignTarget(_Strict):
+    """Which campaigns a report covers."""
+
+    channels: list[Channel] | None = None
+    sent_between: tuple[date, date] | None = None
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, value: list[str] | None) -> list[str] | None:
+        for channel in value or []:
+            if channel not in CHANNELS:
+                raise ValueError(
+                    f"unknown channel {channel!r}; expected one of {', '.join(CHANNELS)}"
+                )
+        return value
+
+    @field_validator("sent_between")
+    @classmethod
+    def _ordered(cls, value: tuple[date, date] | None) -> tuple[date, date] | None:
+        if value is not None and value[0] > value[1]:
+            raise ValueError(
+                f"the first date must not be after the second, got {value[0]} and {value[1]}"
+            )
+        return value
 
 
 class Report(_Strict):
     """A set of criteria under which every campaign is measured."""
 
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
-    window: str
+    window: Window
+    windows: Windows = Windows()
+    credit: Literal["independent", "last_touch"] = "independent"
+    campaigns: CampaignTarget = CampaignTarget()
     goals: Annotated[list[Goal], Field(min_length=1)]
-
-    @field_validator("window", mode="before")
-    @classmethod
-    def _window_is_duration(cls, value: Any) -> str:
-        parse_window(str(value))
-        return str(value).strip()
 
     @field_validator("goals")
     @classmethod
@@ -113,10 +182,18 @@ class Report(_Strict):
     def window_hours(self) -> int:
         return parse_window(self.window)
 
+    def channel_window_hours(self, channel: str) -> tuple[int, int]:
+        """The (direct, indirect) windows of a channel: channel, then type, then window."""
+        override = self.windows.by_channel.get(channel, ChannelWindows())
+        direct = override.direct or self.windows.direct or self.window
+        indirect = override.indirect or self.windows.indirect or self.window
+        return parse_window(direct), parse_window(indirect)
+
     def definition_hash(self, timezone: str) -> str:
         """A short, stable fingerprint of everything that shapes this report's numbers."""
         payload = {"timezone": timezone, **self.model_dump(mode="json")}
         payload["window"] = self.window_hours
+        payload["windows"] = {channel: self.channel_window_hours(channel) for channel in CHANNELS}
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -163,7 +240,7 @@ def _explain(error: dict[str, Any]) -> str:
     if error["type"] == "extra_forbidden":
         message = "unknown key; check its spelling against the README"
     elif error["type"] == "literal_error":
-        message = f"expected one of {', '.join(OPS)}, got {error.get('input')!r}"
+        message = f"{message}, got {error.get('input')!r}"
     elif error["type"] == "string_pattern_mismatch":
         message = (
             "expected a lowercase name of letters, digits and underscores "
@@ -202,17 +279,36 @@ def load_config(path: str | Path) -> ReportConfig:
 def config_tables(config: ReportConfig) -> dict[str, list[dict[str, Any]]]:
     """Flatten the config into the rows of the report_* tables the dbt models read."""
     definitions: list[dict[str, Any]] = []
+    channel_windows: list[dict[str, Any]] = []
+    target_channels: list[dict[str, Any]] = []
     goals: list[dict[str, Any]] = []
     conditions: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = []
     for report in config.reports:
+        sent_between = report.campaigns.sent_between
         definitions.append(
             {
                 "report": report.name,
                 "timezone": config.timezone,
                 "window_hours": report.window_hours,
+                "credit_mode": report.credit,
+                "sent_from_date": sent_between[0] if sent_between else None,
+                "sent_to_date": sent_between[1] if sent_between else None,
                 "definition_hash": report.definition_hash(config.timezone),
             }
         )
+        for channel in CHANNELS:
+            direct_hours, indirect_hours = report.channel_window_hours(channel)
+            channel_windows.append(
+                {
+                    "report": report.name,
+                    "channel": channel,
+                    "direct_window_hours": direct_hours,
+                    "indirect_window_hours": indirect_hours,
+                }
+            )
+        for channel in report.campaigns.channels or []:
+            target_channels.append({"report": report.name, "channel": channel})
         for goal in report.goals:
             goals.append(
                 {
@@ -223,6 +319,15 @@ def config_tables(config: ReportConfig) -> dict[str, list[dict[str, Any]]]:
                     "dedupe_property": goal.dedupe,
                 }
             )
+            for index, event_key in enumerate(goal.steps, start=1):
+                steps.append(
+                    {
+                        "report": report.name,
+                        "goal": goal.name,
+                        "step_number": index,
+                        "event_key": event_key,
+                    }
+                )
             for index, condition in enumerate(goal.where):
                 values = condition.value if isinstance(condition.value, list) else [condition.value]
                 op = "=" if condition.op == "in" else condition.op
@@ -240,8 +345,11 @@ def config_tables(config: ReportConfig) -> dict[str, list[dict[str, Any]]]:
                     )
     return {
         "report_definitions": definitions,
+        "report_channel_windows": channel_windows,
+        "report_target_channels": target_channels,
         "report_goals": goals,
         "report_goal_conditions": conditions,
+        "report_goal_steps": steps,
     }
 
 

@@ -22,6 +22,11 @@ DBT = Path(sys.executable).with_name("dbt")
 # Columns of the config tables that are not text.
 TYPED_COLUMNS = {
     "window_hours": "integer",
+    "direct_window_hours": "integer",
+    "indirect_window_hours": "integer",
+    "step_number": "integer",
+    "sent_from_date": "date",
+    "sent_to_date": "date",
     "condition_index": "integer",
     "value_number": "double",
     "_source_row": "bigint",

@@ -32,7 +32,9 @@ final as (
             end
         ) = 1 as was_opened,
         max(case when first_clicked_at is not null then 1 else 0 end) = 1
-            as was_clicked
+            as was_clicked,
+        max(case when is_received_by_fallback then 1 else 0 end) = 1
+            as was_received_by_fallback
     from messages
     group by campaign_id, person_id
 

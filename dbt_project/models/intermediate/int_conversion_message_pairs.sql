@@ -1,7 +1,10 @@
 -- One row per report, goal, conversion and received message of the same
--- person whose window covers the conversion. Windows are half-open,
--- (anchor, anchor + window]: a conversion at the anchor's instant, or before
--- it, is never credited.
+-- person whose direct or indirect window covers the conversion. A message's
+-- windows depend on the channel it was received on and on the anchor: the
+-- first click (direct) or the receipt (indirect). Windows are half-open,
+-- (anchor, anchor + window]: a conversion at the anchor's instant, or
+-- before it, is never credited. Only campaigns inside the report's target
+-- appear.
 with
 
 conversions as (
@@ -10,9 +13,15 @@ conversions as (
 
 ),
 
-reports as (
+report_campaigns as (
 
-    select * from {{ ref('stg_report_definitions') }}
+    select * from {{ ref('int_report_campaigns') }}
+
+),
+
+channel_windows as (
+
+    select * from {{ ref('stg_report_channel_windows') }}
 
 ),
 
@@ -27,16 +36,26 @@ windows as (
 
     select
         messages.*,
-        reports.report,
-        reports.window_hours,
+        report_campaigns.report,
+        channel_windows.direct_window_hours,
+        channel_windows.indirect_window_hours,
         {{ dbt.dateadd(
-            'hour', 'reports.window_hours', 'messages.received_at'
+            'hour',
+            'channel_windows.indirect_window_hours',
+            'messages.received_at'
         ) }} as receipt_window_end,
         {{ dbt.dateadd(
-            'hour', 'reports.window_hours', 'messages.first_clicked_at'
+            'hour',
+            'channel_windows.direct_window_hours',
+            'messages.first_clicked_at'
         ) }} as click_window_end
     from messages
-    cross join reports
+    inner join report_campaigns
+        on messages.campaign_id = report_campaigns.campaign_id
+    inner join channel_windows
+        on
+            report_campaigns.report = channel_windows.report
+            and messages.received_channel = channel_windows.channel
 
 ),
 
@@ -71,7 +90,9 @@ pairs as (
         conversions.conversion_value,
         spans.campaign_id,
         spans.message_id,
-        spans.window_hours,
+        spans.received_channel,
+        spans.direct_window_hours,
+        spans.indirect_window_hours,
         spans.received_at,
         spans.first_clicked_at,
         (

@@ -17,7 +17,7 @@ conditions as (
 
 product_events as (
 
-    select * from {{ ref('stg_product_events') }}
+    select * from {{ ref('int_person_product_events') }}
 
 ),
 

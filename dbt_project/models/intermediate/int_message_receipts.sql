@@ -1,5 +1,7 @@
--- One row per message: when it was sent, whether and when it was received,
--- opened and clicked. Holdout events are not messages and are left out.
+-- One row per message: who received it, when it was sent, whether, when
+-- and on which channel it was received, its first open and click. All the
+-- events sharing a message_id are one message, whatever channel each was
+-- on; holdout events are not messages and are left out.
 with
 
 message_events as (
@@ -15,9 +17,92 @@ campaigns as (
 
 ),
 
+device_users as (
+
+    select * from {{ ref('int_device_users') }}
+
+),
+
 channel_capabilities as (
 
     select * from {{ ref('channel_capabilities') }}
+
+),
+
+events as (
+
+    select
+        message_events.*,
+        -- A Kakao message that fell back to SMS carries channel = sms on its
+        -- SMS events; the others are on the campaign's channel.
+        coalesce(message_events.channel, campaigns.channel) as event_channel,
+        -- Identity stitching: a device later linked to a user is that user,
+        -- so the next build re-attributes once the link arrives.
+        coalesce(
+            message_events.user_id,
+            device_users.user_id,
+            message_events.device_id
+        ) as stitched_person_id
+    from message_events
+    inner join campaigns
+        on message_events.campaign_id = campaigns.campaign_id
+    left join device_users
+        on message_events.device_id = device_users.device_id
+
+),
+
+failed_channels as (
+
+    select distinct
+        message_id,
+        event_channel
+    from events
+    where event_type = 'fail'
+
+),
+
+-- A message is received at its first delivery; without one, at its first
+-- send on a channel that reported no failure (push and some SMS routes
+-- never confirm delivery), open or click.
+receipt_candidates as (
+
+    select
+        events.message_id,
+        events.event_id,
+        events.occurred_at,
+        events.event_channel,
+        case when events.event_type = 'deliver' then 1 else 2 end
+            as receipt_priority
+    from events
+    left join failed_channels
+        on
+            events.message_id = failed_channels.message_id
+            and events.event_channel = failed_channels.event_channel
+    where
+        events.event_type in ('deliver', 'open', 'click')
+        or (
+            events.event_type = 'send'
+            and failed_channels.message_id is null
+        )
+
+),
+
+first_receipts as (
+
+    select
+        message_id,
+        occurred_at as received_at,
+        event_channel as received_channel
+    from (
+        select
+            *,
+            row_number() over (
+                partition by message_id
+                order by receipt_priority, occurred_at, event_id
+            ) as receipt_rank
+        from receipt_candidates
+    ) as ranked_candidates
+    where receipt_rank = 1
 
 ),
 
@@ -26,78 +111,57 @@ per_message as (
     select
         campaign_id,
         message_id,
-        -- Events of one message can carry the user on some rows and only the
-        -- device on others; the user wins wherever it is known.
-        coalesce(max(user_id), max(device_id)) as person_id,
+        -- Events of one message can carry the user on some rows and only
+        -- the device on others; the user wins wherever it is known.
+        coalesce(
+            max(case when user_id is not null then stitched_person_id end),
+            max(stitched_person_id)
+        ) as person_id,
         min(occurred_at) as first_event_at,
         min(case when event_type = 'send' then occurred_at end)
             as first_send_at,
-        min(case when event_type = 'deliver' then occurred_at end)
-            as first_delivered_at,
         min(case when event_type = 'open' then occurred_at end)
             as first_opened_at,
         min(case when event_type = 'click' then occurred_at end)
             as first_clicked_at,
-        min(
-            case
-                when event_type in ('send', 'open', 'click') then occurred_at
-            end
-        ) as first_send_open_click_at,
-        max(case when event_type = 'send' then 1 else 0 end) = 1 as has_send,
-        max(case when event_type = 'fail' then 1 else 0 end) = 1 as has_fail,
-        -- The channel a message was received on: a Kakao message that fell
-        -- back to SMS carries channel = sms on its SMS events.
-        max(case when event_type != 'fail' then channel end)
-            as event_channel
-    from message_events
+        max(case when event_type = 'fail' then 1 else 0 end) = 1 as has_fail
+    from events
     group by campaign_id, message_id
-
-),
-
-receipts as (
-
-    select
-        *,
-        -- Push and some SMS routes never confirm delivery, so a send with no
-        -- failure counts as received.
-        (
-            first_delivered_at is not null
-            or first_opened_at is not null
-            or first_clicked_at is not null
-            or (has_send and not has_fail)
-        ) as is_received
-    from per_message
 
 ),
 
 final as (
 
     select
-        receipts.message_id,
-        receipts.campaign_id,
-        receipts.person_id,
-        coalesce(receipts.event_channel, campaigns.channel)
-            as received_channel,
+        per_message.message_id,
+        per_message.campaign_id,
+        per_message.person_id,
+        campaigns.channel as campaign_channel,
+        first_receipts.received_channel,
         -- Any event implies the message went out, even when the send event
         -- itself is missing from the logs.
-        coalesce(receipts.first_send_at, receipts.first_event_at) as sent_at,
-        receipts.is_received,
-        case
-            when receipts.is_received
-                then coalesce(
-                    receipts.first_delivered_at,
-                    receipts.first_send_open_click_at
-                )
-        end as received_at,
-        receipts.first_opened_at,
-        receipts.first_clicked_at,
-        receipts.has_fail,
-        coalesce(capabilities.tracks_opens, false) as tracks_opens
-    from receipts
+        coalesce(per_message.first_send_at, per_message.first_event_at)
+            as sent_at,
+        first_receipts.message_id is not null as is_received,
+        first_receipts.received_at,
+        per_message.first_opened_at,
+        per_message.first_clicked_at,
+        per_message.has_fail,
+        -- Received on another channel after a failure: the fallback route
+        -- delivered what the first channel could not.
+        coalesce(
+            per_message.has_fail
+            and first_receipts.received_channel != campaigns.channel,
+            false
+        ) as is_received_by_fallback,
+        coalesce(channel_capabilities.tracks_opens, false) as tracks_opens
+    from per_message
     inner join campaigns
-        on receipts.campaign_id = campaigns.campaign_id
-    left join channel_capabilities as capabilities
-        on campaigns.channel = capabilities.channel
+        on per_message.campaign_id = campaigns.campaign_id
+    left join first_receipts
+        on per_message.message_id = first_receipts.message_id
+    left join channel_capabilities
+        on campaigns.channel = channel_capabilities.channel
 
 )
 

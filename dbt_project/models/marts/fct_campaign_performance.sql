@@ -1,12 +1,8 @@
 -- One row per report, campaign and goal: reach, direct and indirect
--- conversions and their rates, every campaign measured on the same criteria.
+-- conversions and their rates, every campaign in the report's target
+-- measured on the same criteria. The counts are the campaign's send dates
+-- added up, so they equal fct_campaign_daily summed over dates.
 with
-
-campaigns as (
-
-    select * from {{ ref('dim_campaigns') }}
-
-),
 
 reports as (
 
@@ -20,121 +16,101 @@ goals as (
 
 ),
 
-recipients as (
+report_campaigns as (
 
-    select * from {{ ref('int_campaign_recipients') }}
-
-),
-
-attributed as (
-
-    select * from {{ ref('fct_attributed_conversions') }}
+    select * from {{ ref('int_report_campaigns') }}
 
 ),
 
-reach as (
+campaigns as (
+
+    select * from {{ ref('dim_campaigns') }}
+
+),
+
+channel_windows as (
+
+    select * from {{ ref('stg_report_channel_windows') }}
+
+),
+
+daily_counts as (
+
+    select * from {{ ref('int_campaign_daily_counts') }}
+
+),
+
+totals as (
 
     select
+        report,
         campaign_id,
-        count(*) as recipients,
+        goal,
+        sum(recipients) as recipients,
         sum(messages_sent) as messages_sent,
-        sum(case when was_received then 1 else 0 end) as received,
-        sum(case when was_opened then 1 else 0 end) as opened,
-        sum(case when was_clicked then 1 else 0 end) as clicked
-    from recipients
-    group by campaign_id
-
-),
-
-conversion_types as (
-
-    select
-        report,
-        goal,
-        campaign_id,
-        conversion_id,
-        person_id,
-        conversion_value,
-        max(case when attribution_type = 'direct' then 1 else 0 end)
-            as is_direct
-    from attributed
-    group by
-        report, goal, campaign_id, conversion_id, person_id, conversion_value
-
-),
-
-conversions as (
-
-    select
-        report,
-        goal,
-        campaign_id,
-        count(distinct case when is_direct = 1 then person_id end)
-            as direct_converters,
-        sum(is_direct) as direct_conversions,
-        sum(case when is_direct = 1 then conversion_value end)
-            as direct_value,
-        count(distinct person_id) as indirect_converters,
-        count(*) as indirect_conversions,
-        sum(conversion_value) as indirect_value,
-        count(distinct case when is_direct = 0 then person_id end)
-            as view_through_converters
-    from conversion_types
-    group by report, goal, campaign_id
-
-),
-
-grid as (
-
-    select
-        reports.report,
-        reports.window_hours,
-        goals.goal,
-        campaigns.campaign_id,
-        campaigns.campaign_name,
-        campaigns.channel,
-        campaigns.tracks_opens,
-        campaigns.first_sent_at
-    from reports
-    inner join goals
-        on reports.report = goals.report
-    cross join campaigns
+        sum(received) as received,
+        sum(received_by_fallback) as received_by_fallback,
+        sum(failed) as failed,
+        sum(opened) as opened,
+        sum(clicked) as clicked,
+        sum(direct_converters) as direct_converters,
+        sum(direct_conversions) as direct_conversions,
+        sum(direct_value) as direct_value,
+        sum(indirect_converters) as indirect_converters,
+        sum(indirect_conversions) as indirect_conversions,
+        sum(indirect_value) as indirect_value,
+        sum(view_through_converters) as view_through_converters
+    from daily_counts
+    group by report, campaign_id, goal
 
 ),
 
 measured as (
 
     select
-        grid.report,
-        grid.campaign_id,
-        grid.campaign_name,
-        grid.channel,
-        grid.goal,
-        grid.window_hours,
-        grid.first_sent_at,
-        grid.tracks_opens,
-        coalesce(reach.recipients, 0) as recipients,
-        coalesce(reach.messages_sent, 0) as messages_sent,
-        coalesce(reach.received, 0) as received,
-        coalesce(reach.recipients, 0) - coalesce(reach.received, 0) as failed,
-        coalesce(reach.opened, 0) as opened,
-        coalesce(reach.clicked, 0) as clicked,
-        coalesce(conversions.direct_converters, 0) as direct_converters,
-        coalesce(conversions.direct_conversions, 0) as direct_conversions,
-        coalesce(conversions.direct_value, 0) as direct_value,
-        coalesce(conversions.indirect_converters, 0) as indirect_converters,
-        coalesce(conversions.indirect_conversions, 0) as indirect_conversions,
-        coalesce(conversions.indirect_value, 0) as indirect_value,
-        coalesce(conversions.view_through_converters, 0)
-            as view_through_converters
-    from grid
-    left join reach
-        on grid.campaign_id = reach.campaign_id
-    left join conversions
+        report_campaigns.report,
+        report_campaigns.campaign_id,
+        campaigns.campaign_name,
+        campaigns.channel,
+        goals.goal,
+        reports.credit_mode,
+        reports.definition_hash as report_hash,
+        reports.window_hours,
+        channel_windows.direct_window_hours,
+        channel_windows.indirect_window_hours,
+        report_campaigns.first_sent_at,
+        report_campaigns.first_sent_date,
+        campaigns.tracks_opens,
+        coalesce(totals.recipients, 0) as recipients,
+        coalesce(totals.messages_sent, 0) as messages_sent,
+        coalesce(totals.received, 0) as received,
+        coalesce(totals.received_by_fallback, 0) as received_by_fallback,
+        coalesce(totals.failed, 0) as failed,
+        coalesce(totals.opened, 0) as opened,
+        coalesce(totals.clicked, 0) as clicked,
+        coalesce(totals.direct_converters, 0) as direct_converters,
+        coalesce(totals.direct_conversions, 0) as direct_conversions,
+        coalesce(totals.direct_value, 0) as direct_value,
+        coalesce(totals.indirect_converters, 0) as indirect_converters,
+        coalesce(totals.indirect_conversions, 0) as indirect_conversions,
+        coalesce(totals.indirect_value, 0) as indirect_value,
+        coalesce(totals.view_through_converters, 0) as view_through_converters
+    from report_campaigns
+    inner join reports
+        on report_campaigns.report = reports.report
+    inner join goals
+        on report_campaigns.report = goals.report
+    inner join campaigns
+        on report_campaigns.campaign_id = campaigns.campaign_id
+    left join channel_windows
         on
-            grid.report = conversions.report
-            and grid.goal = conversions.goal
-            and grid.campaign_id = conversions.campaign_id
+            report_campaigns.report = channel_windows.report
+            and campaigns.channel = channel_windows.channel
+    left join totals
+        on
+            report_campaigns.report = totals.report
+            and report_campaigns.campaign_id = totals.campaign_id
+            and goals.goal = totals.goal
 
 ),
 
@@ -146,41 +122,15 @@ final as (
         campaign_name,
         channel,
         goal,
+        credit_mode,
+        report_hash,
         window_hours,
+        direct_window_hours,
+        indirect_window_hours,
         first_sent_at,
-        cast(recipients as {{ dbt.type_bigint() }}) as recipients,
-        cast(messages_sent as {{ dbt.type_bigint() }}) as messages_sent,
-        cast(received as {{ dbt.type_bigint() }}) as received,
-        cast(failed as {{ dbt.type_bigint() }}) as failed,
-        -- Channels that cannot see opens report none, not zero.
-        cast(
-            case when tracks_opens then opened end as {{ dbt.type_bigint() }}
-        ) as opened,
-        cast(clicked as {{ dbt.type_bigint() }}) as clicked,
-        cast(direct_converters as {{ dbt.type_bigint() }}) as direct_converters,
-        cast(
-            direct_conversions as {{ dbt.type_bigint() }}
-        ) as direct_conversions,
-        cast(direct_value as numeric(28, 6)) as direct_value,
-        cast(
-            indirect_converters as {{ dbt.type_bigint() }}
-        ) as indirect_converters,
-        cast(
-            indirect_conversions as {{ dbt.type_bigint() }}
-        ) as indirect_conversions,
-        cast(indirect_value as numeric(28, 6)) as indirect_value,
-        cast(
-            view_through_converters as {{ dbt.type_bigint() }}
-        ) as view_through_converters,
-        {{ rate('received', 'recipients') }} as delivery_rate,
-        case
-            when tracks_opens then {{ rate('opened', 'received') }}
-        end as open_rate,
-        {{ rate('clicked', 'received') }} as click_rate,
-        {{ rate('direct_converters', 'recipients') }}
-            as direct_conversion_rate,
-        {{ rate('indirect_converters', 'recipients') }}
-            as indirect_conversion_rate
+        first_sent_date,
+        {{ campaign_counts() }},
+        {{ campaign_rates() }}
     from measured
 
 )

@@ -46,7 +46,6 @@ final as (
         message_id,
         user_id,
         device_id,
-        coalesce(user_id, device_id) as person_id,
         channel,
         event_type,
         occurred_at,

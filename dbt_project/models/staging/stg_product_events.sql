@@ -42,7 +42,6 @@ final as (
         event_key,
         user_id,
         device_id,
-        coalesce(user_id, device_id) as person_id,
         occurred_at,
         properties
     from deduplicated

@@ -12,6 +12,9 @@ final as (
         report,
         timezone,
         cast(window_hours as {{ dbt.type_int() }}) as window_hours,
+        credit_mode,
+        cast(sent_from_date as date) as sent_from_date,
+        cast(sent_to_date as date) as sent_to_date,
         definition_hash
     from source
 
