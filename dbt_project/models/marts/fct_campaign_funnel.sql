@@ -183,49 +183,49 @@ step_0 as (
 ),
 
 {% for step_number in range(1, var('max_goal_steps') + 1) %}
-step_{{ step_number }} as (
+    step_{{ step_number }} as (
 
-    select
-        previous_step.report,
-        previous_step.goal,
-        previous_step.campaign_id,
-        previous_step.person_id,
-        previous_step.step_deadline,
-        min(product_events.occurred_at) as reached_at
-    from step_{{ step_number - 1 }} as previous_step
-    inner join goal_steps
-        on
-            previous_step.report = goal_steps.report
-            and previous_step.goal = goal_steps.goal
-            and goal_steps.step_number = {{ step_number }}
-    inner join product_events
-        on
-            previous_step.person_id = product_events.person_id
-            and goal_steps.event_key = product_events.event_key
-            and product_events.occurred_at > previous_step.reached_at
-            and product_events.occurred_at <= previous_step.step_deadline
-    group by
-        previous_step.report,
-        previous_step.goal,
-        previous_step.campaign_id,
-        previous_step.person_id,
-        previous_step.step_deadline
+        select
+            previous_step.report,
+            previous_step.goal,
+            previous_step.campaign_id,
+            previous_step.person_id,
+            previous_step.step_deadline,
+            min(product_events.occurred_at) as reached_at
+        from step_{{ step_number - 1 }} as previous_step
+        inner join goal_steps
+            on
+                previous_step.report = goal_steps.report
+                and previous_step.goal = goal_steps.goal
+                and goal_steps.step_number = {{ step_number }}
+        inner join product_events
+            on
+                previous_step.person_id = product_events.person_id
+                and goal_steps.event_key = product_events.event_key
+                and previous_step.reached_at < product_events.occurred_at
+                and previous_step.step_deadline >= product_events.occurred_at
+        group by
+            previous_step.report,
+            previous_step.goal,
+            previous_step.campaign_id,
+            previous_step.person_id,
+            previous_step.step_deadline
 
-),
+    ),
 
 {% endfor %}
 goal_step_progress as (
 
     {% for step_number in range(1, var('max_goal_steps') + 1) %}
-    select
-        report,
-        goal,
-        campaign_id,
-        person_id,
-        {{ step_number }} as step_number,
-        reached_at
-    from step_{{ step_number }}
-    {% if not loop.last %}union all{% endif %}
+        select
+            report,
+            goal,
+            campaign_id,
+            person_id,
+            {{ step_number }} as step_number,
+            reached_at
+        from step_{{ step_number }}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
@@ -274,7 +274,7 @@ converted_persons as (
             and last_required_steps.campaign_id = attributed.campaign_id
             and last_required_steps.person_id = attributed.person_id
             and attributed.attribution_type = 'direct'
-            and attributed.converted_at > last_required_steps.reached_at
+            and last_required_steps.reached_at < attributed.converted_at
 
 ),
 
