@@ -1,0 +1,164 @@
+"""The assets upstream of dbt: landing folders, raw tables and the report config tables.
+
+The raw asset keys are the ones dagster-dbt gives the dbt sources of source
+``raw`` (``["raw", "<table>"]``), so the graph runs unbroken from the landing
+files to the marts.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import duckdb
+
+from orchestration.landing import CONTRACTS, RAW_SCHEMA, TableContract, load_table, raw_schema
+from orchestration.report_config import ReportConfig, config_tables
+from orchestration.resources import LandingResource, ReportConfigResource, WarehouseResource
+
+RAW_GROUP = "raw"
+LANDING_GROUP = "landing"
+
+# Column types of the config tables; the dbt models join on them as they are.
+CONFIG_TABLE_COLUMNS: dict[str, dict[str, str]] = {
+    "report_definitions": {
+        "report": "varchar",
+        "timezone": "varchar",
+        "window_hours": "integer",
+        "definition_hash": "varchar",
+    },
+    "report_goals": {
+        "report": "varchar",
+        "goal": "varchar",
+        "event_key": "varchar",
+        "value_property": "varchar",
+        "dedupe_property": "varchar",
+    },
+    "report_goal_conditions": {
+        "report": "varchar",
+        "goal": "varchar",
+        "condition_index": "integer",
+        "property": "varchar",
+        "op": "varchar",
+        "value_text": "varchar",
+        "value_number": "double",
+    },
+}
+
+
+def landing_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey([LANDING_GROUP, table])
+
+
+def raw_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey([RAW_SCHEMA, table])
+
+
+landing_specs = [
+    dg.AssetSpec(
+        key=landing_key(contract.name),
+        group_name=LANDING_GROUP,
+        kinds={"file"},
+        description=(
+            f"The {contract.name}/ folder of the landing folder: CSV, Parquet or "
+            "JSON-lines files dropped there by an export. "
+            + ("Required." if contract.folder_required else "Optional.")
+        ),
+    )
+    for contract in CONTRACTS.values()
+]
+
+
+def _raw_table_asset(contract: TableContract) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=raw_key(contract.name),
+        deps=[landing_key(contract.name)],
+        group_name=RAW_GROUP,
+        kinds={"duckdb"},
+        description=(
+            f"Every row of landing/{contract.name}/, as text, with the file and row it "
+            "came from; replaced wholesale on each run."
+        ),
+    )
+    def _raw_table(
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        landing: LandingResource,
+    ) -> dg.MaterializeResult:
+        with warehouse.connect() as con:
+            result = load_table(con, landing.path, contract)
+        for relative_path in result.skipped_files:
+            context.log.warning(f"{relative_path}: skipped, not a CSV, Parquet or JSON-lines file")
+        for relative_path, columns in result.ignored_columns.items():
+            context.log.info(
+                f"{relative_path}: ignored {len(columns)} column(s) not in the "
+                f"{contract.name} contract: {', '.join(columns)}"
+            )
+        context.log.info(
+            f"{contract.qualified_name}: replaced with {result.rows} rows "
+            f"from {len(result.files)} file(s)"
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": result.rows,
+                "files": dg.MetadataValue.json(list(result.files)),
+            }
+        )
+
+    return _raw_table
+
+
+raw_table_assets = [_raw_table_asset(contract) for contract in CONTRACTS.values()]
+
+
+def write_report_tables(con: duckdb.DuckDBPyConnection, config: ReportConfig) -> dict[str, int]:
+    """Replace the raw.report_* tables with the flattened config, in one transaction."""
+    tables = config_tables(config)
+    counts: dict[str, int] = {}
+    schema = raw_schema(con)
+    con.execute("begin transaction")
+    try:
+        con.execute(f"create schema if not exists {schema}")
+        for table, columns in CONFIG_TABLE_COLUMNS.items():
+            rows: list[dict[str, Any]] = tables[table]
+            column_sql = ", ".join(f"{name} {type_}" for name, type_ in columns.items())
+            con.execute(f"create or replace table {schema}.{table} ({column_sql})")
+            if rows:
+                placeholders = ", ".join("?" for _ in columns)
+                con.executemany(
+                    f"insert into {schema}.{table} values ({placeholders})",
+                    [[row[name] for name in columns] for row in rows],
+                )
+            counts[table] = len(rows)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return counts
+
+
+@dg.multi_asset(
+    name="report_config_tables",
+    group_name=RAW_GROUP,
+    specs=[
+        dg.AssetSpec(
+            key=raw_key(table),
+            kinds={"duckdb"},
+            description=f"The report configuration file flattened into {table}.",
+        )
+        for table in CONFIG_TABLE_COLUMNS
+    ],
+)
+def report_config_tables(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    report_config: ReportConfigResource,
+) -> Iterator[dg.MaterializeResult]:
+    """Validate the report config file and write it where the dbt models read it."""
+    config = report_config.load()
+    with warehouse.connect() as con:
+        counts = write_report_tables(con, config)
+    for table, count in counts.items():
+        context.log.info(
+            f"{RAW_SCHEMA}.{table}: replaced with {count} rows from {report_config.file}"
+        )
+        yield dg.MaterializeResult(asset_key=raw_key(table), metadata={"dagster/row_count": count})

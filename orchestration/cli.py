@@ -1,0 +1,203 @@
+"""`campaign-report`: build the report from a landing folder and show it in the terminal.
+
+`run` executes the code location's own job in this process, so the numbers are
+the ones `dagster dev` would build from the same files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from orchestration.landing import LandingError
+from orchestration.paths import DEFAULT_CONFIG, HILLSTROM_CONFIG
+from orchestration.report_config import ConfigError
+from orchestration.report_view import ReportViewError, report_tables
+from orchestration.settings import RunSettings
+
+app = typer.Typer(
+    help="Which CRM campaigns drove conversions: build the report and show it.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+example_app = typer.Typer(help="Build the report for a worked example on public data.")
+app.add_typer(example_app, name="example")
+
+console = Console()
+status_console = Console(stderr=True)
+
+LandingOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--landing",
+        help="Landing folder with campaigns/, message_events/, product_events/ "
+        "and optionally identities/ (default: $CAMPAIGN_REPORT_LANDING, "
+        "else landing/ in the repository).",
+        show_default=False,
+    ),
+]
+DatabaseOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--database",
+        help="DuckDB file to build the report in (default: $CAMPAIGN_REPORT_DATABASE, "
+        "else warehouse/campaign_report.duckdb in the repository).",
+        show_default=False,
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Report config YAML (default: $CAMPAIGN_REPORT_CONFIG, else config/reports.yml).",
+        show_default=False,
+    ),
+]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Show Dagster's and dbt's log lines.")
+]
+
+
+def _fail(reason: str) -> typer.Exit:
+    # typer.echo, not rich: rich would wrap a long path onto several lines.
+    typer.echo(f"campaign-report: error: {' '.join(reason.split())}", err=True)
+    return typer.Exit(code=1)
+
+
+@contextlib.contextmanager
+def _quiet(verbose: bool) -> Iterator[None]:
+    """Keep dbt's progress lines, which dagster-dbt writes to stdout, off a quiet run."""
+    if verbose:
+        yield
+        return
+    with (
+        status_console.status("Loading the landing files and building the marts..."),
+        contextlib.redirect_stdout(io.StringIO()),
+    ):
+        yield
+
+
+def _build(settings: RunSettings, verbose: bool) -> None:
+    # Imported here so that `--help` and `show` do not wait for Dagster to load.
+    from orchestration.dbt_assets import ManifestMissingError
+    from orchestration.pipeline import PipelineError, run_pipeline
+
+    try:
+        with _quiet(verbose):
+            summary = run_pipeline(settings, log_level="INFO" if verbose else "CRITICAL")
+    except (ConfigError, LandingError, ManifestMissingError, PipelineError) as exc:
+        raise _fail(str(exc)) from None
+
+    loaded = ", ".join(
+        f"{table.removeprefix('raw/')} {rows:,}"
+        for table, rows in summary.row_counts.items()
+        if table.startswith("raw/") and not table.startswith("raw/report_")
+    )
+    console.print(f"Loaded rows: {loaded}.")
+    console.print(
+        f"Built {summary.materialized} assets in {settings.database}; "
+        f"{summary.checks_passed} data tests passed"
+        + (f", {len(summary.checks_warned)} warned" if summary.checks_warned else "")
+        + "."
+    )
+
+
+def _show(database: Path, report: str | None) -> None:
+    try:
+        tables = report_tables(database, report)
+    except ReportViewError as exc:
+        raise _fail(str(exc)) from None
+    for table in tables.all():
+        console.print()
+        console.print(table)
+
+
+@app.command()
+def run(
+    landing: LandingOption = None,
+    database: DatabaseOption = None,
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Validate the config, load the landing files and build every mart."""
+    settings = RunSettings.from_env().override(database=database, landing=landing, config=config)
+    _build(settings, verbose)
+    console.print(f"Show it with: campaign-report show --database {settings.database}")
+
+
+@app.command()
+def show(
+    database: DatabaseOption = None,
+    report: Annotated[str | None, typer.Option("--report", help="Show only this report.")] = None,
+) -> None:
+    """Print the campaign comparison and the funnels of a built warehouse."""
+    settings = RunSettings.from_env().override(database=database)
+    _show(settings.database, report)
+
+
+@app.command()
+def demo(
+    database: DatabaseOption = None,
+    landing: LandingOption = None,
+    persons: Annotated[
+        int, typer.Option("--persons", min=1, help="How many people the sample data has.")
+    ] = 20_000,
+    verbose: VerboseOption = False,
+) -> None:
+    """Generate sample data, build the report with config/reports.yml and show it."""
+    from orchestration.sample_data import generate_sample_data
+
+    settings = RunSettings.from_env().override(
+        database=database, landing=landing, config=DEFAULT_CONFIG
+    )
+    written = generate_sample_data(settings.landing, persons=persons)
+    console.print(
+        f"Wrote sample data for {persons:,} persons to {settings.landing}: "
+        f"{written.campaigns:,} campaigns, {written.message_events:,} message events, "
+        f"{written.product_events:,} product events, {written.identities:,} identity links."
+    )
+    _build(settings, verbose)
+    _show(settings.database, None)
+
+
+@example_app.command("hillstrom")
+def hillstrom(
+    database: DatabaseOption = None,
+    landing: Annotated[
+        Path | None,
+        typer.Option(
+            "--landing",
+            help="Folder to write the example's landing files to (default: a temporary folder).",
+            show_default=False,
+        ),
+    ] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """The Hillstrom e-mail experiment, built with examples/hillstrom.yml and shown."""
+    from orchestration.hillstrom import write_hillstrom_landing
+
+    with tempfile.TemporaryDirectory(prefix="campaign-report-hillstrom-") as scratch:
+        settings = RunSettings.from_env().override(
+            database=database,
+            landing=landing or Path(scratch) / "landing",
+            config=HILLSTROM_CONFIG,
+        )
+        written = write_hillstrom_landing(settings.landing)
+        console.print(
+            f"Wrote the Hillstrom experiment to {settings.landing}: "
+            f"{written.message_events:,} message events, "
+            f"{written.product_events:,} product events."
+        )
+        _build(settings, verbose)
+    _show(settings.database, None)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,59 @@
+"""The dbt project as Dagster assets: every model and seed an asset, every test a check."""
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.paths import DBT_PROJECT_DIR, MANIFEST_PATH, PROFILES_DIR, ensure_profiles
+from orchestration.resources import WarehouseResource
+
+
+class ManifestMissingError(FileNotFoundError):
+    """The dbt manifest has not been built yet."""
+
+
+class CampaignReportTranslator(DagsterDbtTranslator):
+    """Group models by the schema they build in, which is also their layer."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        schema = dbt_resource_props.get("config", {}).get("schema")
+        return schema or super().get_group_name(dbt_resource_props)
+
+
+def campaign_report_project() -> DbtProject:
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=PROFILES_DIR)
+
+
+def build_dbt_assets(manifest_path: Path = MANIFEST_PATH) -> dg.AssetsDefinition:
+    """Define the dbt assets from the manifest that `make setup` builds with `dbt parse`.
+
+    Parsing the project here instead would open the warehouse and take seconds
+    every time the code location loads, so a missing manifest is an error.
+    """
+    if not manifest_path.is_file():
+        raise ManifestMissingError(
+            f"{manifest_path}: dbt manifest not found; run `make setup` to build it "
+            "(it runs `dbt parse` in dbt_project/)"
+        )
+
+    @dbt_assets(
+        manifest=manifest_path,
+        project=campaign_report_project(),
+        name="campaign_report_dbt",
+        dagster_dbt_translator=CampaignReportTranslator(),
+    )
+    def campaign_report_dbt(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: WarehouseResource,
+    ):
+        # `build` runs each model's tests right after it, so a failed test stops
+        # the models that depend on it and shows as a failed asset check.
+        ensure_profiles()
+        with warehouse.dbt_environment():
+            yield from dbt.cli(["build"], context=context).stream()
+
+    return campaign_report_dbt

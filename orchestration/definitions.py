@@ -1,0 +1,34 @@
+"""The campaign_report code location, loaded by `dagster dev` and the CLI alike."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.assets import landing_specs, raw_table_assets, report_config_tables
+from orchestration.dbt_assets import build_dbt_assets, campaign_report_project
+from orchestration.resources import build_resources
+from orchestration.schedules import campaign_report_job, daily_schedule
+from orchestration.settings import RunSettings, schedule_timezone
+
+
+def build_definitions(settings: RunSettings, execution_timezone: str) -> dg.Definitions:
+    """Every asset, the job, the schedule and the resources for one set of run settings."""
+    return dg.Definitions(
+        assets=[
+            *landing_specs,
+            *raw_table_assets,
+            report_config_tables,
+            build_dbt_assets(),
+        ],
+        jobs=[campaign_report_job],
+        schedules=[daily_schedule(execution_timezone)],
+        resources=build_resources(settings, campaign_report_project()),
+        # Materialising from the asset graph in the UI must not start one
+        # process per step either: they would fight over the DuckDB file.
+        executor=dg.in_process_executor,
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(RunSettings.from_env(), schedule_timezone())

@@ -1,0 +1,305 @@
+"""Reading the landing folder into the raw tables of the warehouse.
+
+A landing folder has one sub-folder per raw table. Each sub-folder may hold any
+mix of CSV (with a header row), Parquet and JSON-lines files, in nested folders
+too. Every file is read with DuckDB's own readers, its contract columns are kept
+as text exactly as the file has them, and all files of a table replace that table
+in one transaction, so a failed load leaves the previous table untouched and
+loading the same files twice gives the same table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+RAW_SCHEMA = "raw"
+SOURCE_COLUMNS = ("_source_file", "_source_row")
+
+# Keyed by lower-cased suffix. JSON files are always read as one object per line.
+FILE_FORMATS = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".jsonl": "json",
+    ".json": "json",
+    ".ndjson": "json",
+}
+
+# Parquet columns of these types are nested values, written out as JSON text.
+NESTED_TYPE_MARKERS = ("STRUCT", "MAP", "[]", "JSON", "UNION")
+
+
+class LandingError(ValueError):
+    """A landing folder or file that cannot be loaded, with a one-line reason."""
+
+
+@dataclass(frozen=True)
+class TableContract:
+    """The columns one raw table takes from its landing sub-folder."""
+
+    name: str
+    columns: tuple[str, ...]
+    required: tuple[str, ...]
+    folder_required: bool = True
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{RAW_SCHEMA}.{self.name}"
+
+
+CONTRACTS: dict[str, TableContract] = {
+    contract.name: contract
+    for contract in (
+        TableContract(
+            name="campaigns",
+            columns=("campaign_id", "campaign_name", "channel", "message_type", "created_at"),
+            required=("campaign_id", "channel"),
+        ),
+        TableContract(
+            name="message_events",
+            columns=(
+                "event_id",
+                "campaign_id",
+                "message_id",
+                "user_id",
+                "device_id",
+                "channel",
+                "event_type",
+                "occurred_at",
+                "properties",
+            ),
+            required=("event_id", "campaign_id", "message_id", "event_type", "occurred_at"),
+        ),
+        TableContract(
+            name="product_events",
+            columns=("event_id", "event_key", "user_id", "device_id", "occurred_at", "properties"),
+            required=("event_id", "event_key", "occurred_at"),
+        ),
+        TableContract(
+            name="identities",
+            columns=("device_id", "user_id", "linked_at"),
+            required=("device_id", "user_id", "linked_at"),
+            folder_required=False,
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one table load did, for the run's log lines and metadata."""
+
+    table: str
+    rows: int
+    files: tuple[str, ...]
+    ignored_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    skipped_files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _FileSelect:
+    relative_path: str
+    sql: str
+    ignored_columns: tuple[str, ...]
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+def raw_schema(con: duckdb.DuckDBPyConnection) -> str:
+    """The raw schema qualified with the database's own catalog.
+
+    DuckDB names a file's catalog after the file, so in raw.duckdb a bare
+    ``raw.campaigns`` would be ambiguous between the catalog and the schema.
+    """
+    (catalog,) = con.execute("select current_database()").fetchone()
+    return f"{_identifier(catalog)}.{RAW_SCHEMA}"
+
+
+def table_folder(landing_dir: Path, contract: TableContract) -> Path:
+    return landing_dir / contract.name
+
+
+def check_landing(landing_dir: Path) -> None:
+    """Fail early, naming the folder, when a required landing folder is missing or empty."""
+    if not landing_dir.is_dir():
+        raise LandingError(f"{landing_dir}: landing folder not found")
+    for contract in CONTRACTS.values():
+        if contract.folder_required:
+            data_files(landing_dir, contract)
+
+
+def data_files(landing_dir: Path, contract: TableContract) -> tuple[list[Path], list[Path]]:
+    """The table's data files in a stable order, and the other files that were skipped."""
+    folder = table_folder(landing_dir, contract)
+    if not folder.is_dir():
+        if contract.folder_required:
+            raise LandingError(
+                f"{folder}: folder not found; the landing folder needs a {contract.name}/ "
+                "sub-folder with CSV, Parquet or JSON-lines files"
+            )
+        return [], []
+    found: list[Path] = []
+    skipped: list[Path] = []
+    for path in sorted(folder.rglob("*")):
+        relative_parts = path.relative_to(folder).parts
+        # Hidden files and folders are editor and OS clutter (.DS_Store, .~lock).
+        if not path.is_file() or any(part.startswith(".") for part in relative_parts):
+            continue
+        (found if path.suffix.lower() in FILE_FORMATS else skipped).append(path)
+    if not found and contract.folder_required:
+        raise LandingError(
+            f"{folder}: no data files; expected CSV, Parquet or JSON-lines files "
+            f"({', '.join(sorted(FILE_FORMATS))})"
+        )
+    return found, skipped
+
+
+def _reader(path: Path, file_format: str) -> str:
+    location = _literal(str(path))
+    if file_format == "csv":
+        # Delimiter and quoting are fixed rather than sniffed: a sniffer can
+        # mistake a one-column file for another dialect, and all_varchar keeps
+        # every value as the text it is in the file.
+        return (
+            f"read_csv({location}, header = true, all_varchar = true, "
+            "delim = ',', quote = '\"', escape = '\"')"
+        )
+    if file_format == "parquet":
+        return f"read_parquet({location})"
+    return f"read_json_objects({location}, format = 'newline_delimited')"
+
+
+def _file_columns(
+    con: duckdb.DuckDBPyConnection, path: Path, file_format: str
+) -> dict[str, tuple[str, str]]:
+    """Map each lower-cased column name of a file to its name as written and its type."""
+    reader = _reader(path, file_format)
+    if file_format == "json":
+        not_objects = con.execute(
+            f"select min(ordinality) from {reader} with ordinality "
+            "where json_type(json) <> 'OBJECT'"
+        ).fetchone()
+        if not_objects and not_objects[0] is not None:
+            raise LandingError(
+                f"{path}: record {not_objects[0]} is not a JSON object; expected one "
+                "object per line"
+            )
+        keys = con.execute(f"select distinct unnest(json_keys(json)) from {reader}").fetchall()
+        return {key.lower(): (key, "JSON") for (key,) in keys}
+    described = con.execute(f"describe select * from {reader}").fetchall()
+    return {name.lower(): (name, str(type_name)) for name, type_name, *_ in described}
+
+
+def _column_expression(file_format: str, name: str, type_name: str) -> str:
+    if file_format == "json":
+        # ->> gives a string value unquoted and an object or array as JSON text.
+        return f"json ->> {_literal(name)}"
+    column = _identifier(name)
+    if file_format == "parquet":
+        if any(marker in type_name.upper() for marker in NESTED_TYPE_MARKERS):
+            return f"to_json({column})::varchar"
+        if type_name.upper() != "VARCHAR":
+            return f"{column}::varchar"
+    return column
+
+
+def _file_select(
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    path: Path,
+    contract: TableContract,
+) -> _FileSelect:
+    relative_path = path.relative_to(landing_dir).as_posix()
+    file_format = FILE_FORMATS[path.suffix.lower()]
+    if file_format == "csv" and path.stat().st_size == 0:
+        raise LandingError(f"{path}: file is empty; expected a header row naming the columns")
+    try:
+        present = _file_columns(con, path, file_format)
+    except duckdb.Error as exc:
+        raise LandingError(f"{path}: cannot be read as {file_format}: {_one_line(exc)}") from None
+
+    missing = [column for column in contract.required if column not in present]
+    if missing:
+        raise LandingError(
+            f"{path}: missing required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} (a {contract.name} file needs "
+            f"{', '.join(contract.required)})"
+        )
+    ignored = tuple(name for key, (name, _) in present.items() if key not in contract.columns)
+    expressions = []
+    for column in contract.columns:
+        if column in present:
+            name, type_name = present[column]
+            expressions.append(f"{_column_expression(file_format, name, type_name)} as {column}")
+        else:
+            expressions.append(f"null::varchar as {column}")
+    expressions.append(f"{_literal(relative_path)} as _source_file")
+    # ordinality numbers the rows in the order the reader meets them in the file.
+    expressions.append("ordinality as _source_row")
+    sql = f"select {', '.join(expressions)} from {_reader(path, file_format)} with ordinality"
+    return _FileSelect(relative_path, sql, ignored)
+
+
+def _empty_table_sql(target: str, contract: TableContract) -> str:
+    columns = [f"{column} varchar" for column in contract.columns]
+    columns += ["_source_file varchar", "_source_row bigint"]
+    return f"create or replace table {target} ({', '.join(columns)})"
+
+
+def load_table(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, contract: TableContract
+) -> LoadResult:
+    """Replace raw.<table> with every row of the table's landing files.
+
+    Every file is checked before anything is written, so a file with a missing
+    required column stops the load with the previous table still in place.
+    """
+    files, skipped = data_files(landing_dir, contract)
+    selects: Sequence[_FileSelect] = [
+        _file_select(con, landing_dir, path, contract) for path in files
+    ]
+    schema = raw_schema(con)
+    target = f"{schema}.{contract.name}"
+    if selects:
+        union = " union all by name ".join(select.sql for select in selects)
+        statement = f"create or replace table {target} as {union}"
+    else:
+        statement = _empty_table_sql(target, contract)
+
+    con.execute("begin transaction")
+    try:
+        con.execute(f"create schema if not exists {schema}")
+        con.execute(statement)
+        (rows,) = con.execute(f"select count(*) from {target}").fetchone()
+        con.execute("commit")
+    except duckdb.Error as exc:
+        con.execute("rollback")
+        raise LandingError(
+            f"{table_folder(landing_dir, contract)}: loading {contract.qualified_name} "
+            f"failed: {_one_line(exc)}"
+        ) from None
+
+    return LoadResult(
+        table=contract.name,
+        rows=int(rows),
+        files=tuple(select.relative_path for select in selects),
+        ignored_columns={
+            select.relative_path: select.ignored_columns
+            for select in selects
+            if select.ignored_columns
+        },
+        skipped_files=tuple(path.relative_to(landing_dir).as_posix() for path in skipped),
+    )

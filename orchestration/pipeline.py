@@ -1,0 +1,133 @@
+"""One whole run in this process: the job `dagster dev` runs, without a Dagster server.
+
+The CLI uses this so that a person can build the report with one command, and
+the numbers come from exactly the assets the code location defines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from orchestration.definitions import build_definitions
+from orchestration.landing import check_landing
+from orchestration.paths import ensure_profiles
+from orchestration.report_config import load_config
+from orchestration.schedules import JOB_NAME
+from orchestration.settings import DEFAULT_SCHEDULE_TIMEZONE, RunSettings
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+DBT_LOG_PATH = re.compile(r"dbt debug log: (\S+?dbt\.log)")
+
+
+class PipelineError(RuntimeError):
+    """A run that did not build the report, with the first reason in one line."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a successful run built, for the person who started it."""
+
+    row_counts: dict[str, int] = field(default_factory=dict)
+    materialized: int = 0
+    checks_passed: int = 0
+    checks_warned: list[str] = field(default_factory=list)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _innermost_message(error: dg.SerializableErrorInfo | None) -> str:
+    """The message of the error that started the chain, without its class name.
+
+    Dagster wraps a failure in user code as "Error occurred while executing op
+    ..."; the innermost error is the one that says what to fix.
+    """
+    innermost = None
+    while error is not None:
+        innermost, error = error, error.cause
+    if innermost is None:
+        return "unknown error"
+    message = _one_line(innermost.message)
+    prefix_end = message.find(f"{innermost.cls_name}: ")
+    if innermost.cls_name and 0 <= prefix_end < 200:
+        message = message[prefix_end + len(innermost.cls_name) + 2 :]
+    return message
+
+
+def _dbt_reason(message: str, failed_checks: list[str]) -> str:
+    message = ANSI_ESCAPE.sub("", message)
+    log = DBT_LOG_PATH.search(message)
+    where = f" (dbt log: {log.group(1)})" if log else ""
+    if failed_checks:
+        return (
+            f"dbt build failed: {len(failed_checks)} test(s) failed: "
+            f"{', '.join(failed_checks)}{where}"
+        )
+    _, _, parsed = message.partition("Errors parsed from dbt logs:")
+    return f"dbt build failed: {parsed.strip() or message}{where}"
+
+
+def _failure_reason(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data is not None:
+            message = _innermost_message(event.step_failure_data.error)
+            if event.step_key and "dbt" in event.step_key:
+                return _dbt_reason(message, _failed_checks(result))
+            return message
+    return "the run did not succeed and reported no failed step"
+
+
+def _failed_checks(
+    result: dg.ExecuteInProcessResult,
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+) -> list[str]:
+    failed = []
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.severity == severity:
+            failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+    return sorted(failed)
+
+
+def _summarise(result: dg.ExecuteInProcessResult) -> RunSummary:
+    row_counts: dict[str, int] = {}
+    materialized = 0
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        materialized += 1
+        row_count = materialization.metadata.get("dagster/row_count")
+        if row_count is not None:
+            row_counts[materialization.asset_key.to_user_string()] = int(row_count.value)
+    outcomes = Counter(evaluation.passed for evaluation in result.get_asset_check_evaluations())
+    return RunSummary(
+        row_counts=row_counts,
+        materialized=materialized,
+        checks_passed=outcomes[True],
+        checks_warned=_failed_checks(result, dg.AssetCheckSeverity.WARN),
+    )
+
+
+def run_pipeline(settings: RunSettings, *, log_level: str = "CRITICAL") -> RunSummary:
+    """Validate the inputs, then execute campaign_report_job in-process on a throwaway instance.
+
+    Raises ConfigError, LandingError or ManifestMissingError before anything is
+    written when the inputs are unusable, and PipelineError when a step fails.
+    """
+    load_config(settings.config)
+    check_landing(settings.landing)
+    ensure_profiles()
+    definitions = build_definitions(settings, DEFAULT_SCHEDULE_TIMEZONE)
+    job = definitions.resolve_job_def(JOB_NAME)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
+    if not result.success:
+        raise PipelineError(_failure_reason(result))
+    return _summarise(result)

@@ -1,0 +1,255 @@
+"""The campaign comparison and funnels as terminal tables, read from the marts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from rich.table import Table
+
+MISSING = "-"
+FUNNEL_STEPS = ("sent", "received", "opened", "clicked", "converted")
+
+# The raw config tables keep the config file's order of reports and goals (rows are
+# inserted in that order), so the tables come out in the order a person wrote them.
+CONFIG_ORDER_SQL = """
+report_order as (
+    select report, row_number() over (order by rowid) as report_position
+    from {raw}.report_definitions
+),
+goal_order as (
+    select report, goal, value_property, row_number() over (order by rowid) as goal_position
+    from {raw}.report_goals
+)
+"""
+
+PERFORMANCE_SQL = (
+    "with "
+    + CONFIG_ORDER_SQL
+    + """
+select
+    p.report, p.goal, p.window_hours, p.campaign_id, p.campaign_name, p.channel,
+    p.recipients, p.received, p.opened, p.clicked,
+    p.delivery_rate, p.open_rate, p.click_rate,
+    p.direct_converters, p.direct_conversions, p.direct_value, p.direct_conversion_rate,
+    p.indirect_converters, p.indirect_conversions, p.indirect_value,
+    p.indirect_conversion_rate, p.view_through_converters,
+    goal_order.value_property
+from {marts}.fct_campaign_performance as p
+left join report_order on p.report = report_order.report
+left join goal_order on p.report = goal_order.report and p.goal = goal_order.goal
+where ? is null or p.report = ?
+order by
+    report_position nulls last, p.report, goal_position nulls last, p.goal,
+    p.first_sent_at nulls last, p.campaign_id
+"""
+)
+
+FUNNEL_SQL = (
+    "with "
+    + CONFIG_ORDER_SQL
+    + """
+select f.report, f.goal, f.campaign_id, f.step, f.persons, f.rate_from_previous
+from {marts}.fct_campaign_funnel as f
+left join {marts}.dim_campaigns as c on f.campaign_id = c.campaign_id
+left join report_order on f.report = report_order.report
+left join goal_order on f.report = goal_order.report and f.goal = goal_order.goal
+where ? is null or f.report = ?
+order by
+    report_position nulls last, f.report, goal_position nulls last, f.goal,
+    c.first_sent_at nulls last, f.campaign_id, f.step_index
+"""
+)
+
+
+class ReportViewError(ValueError):
+    """The warehouse cannot be shown, with a one-line reason."""
+
+
+@dataclass(frozen=True)
+class ReportTables:
+    reach: Table
+    comparisons: list[Table]
+    funnels: list[Table]
+
+    def all(self) -> list[Table]:
+        return [self.reach, *self.comparisons, *self.funnels]
+
+
+def _count(value: int | None) -> str:
+    return MISSING if value is None else f"{value:,}"
+
+
+def _share(value: float | None) -> str:
+    return MISSING if value is None else f"{value:.1%}"
+
+
+def _count_and_share(count: int | None, share: float | None) -> str:
+    if count is None:
+        return MISSING
+    return f"{count:,}" if share is None else f"{count:,} ({share:.1%})"
+
+
+def _money(value: Decimal | float | None) -> str:
+    if value is None:
+        return MISSING
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
+
+
+def _schema(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    # Qualified with the file's catalog: in a file called marts.duckdb a bare
+    # marts.x would be ambiguous between the catalog and the schema.
+    (catalog,) = con.execute("select current_database()").fetchone()
+    return '"' + catalog.replace('"', '""') + '".' + name
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, report: str | None) -> list[dict[str, Any]]:
+    query = sql.format(marts=_schema(con, "marts"), raw=_schema(con, "raw"))
+    cursor = con.execute(query, [report, report])
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _grouped(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["report"], row["goal"]), []).append(row)
+    return groups
+
+
+def reach_table(rows: list[dict[str, Any]]) -> Table:
+    """How far each campaign's messages got; the same under every report and goal."""
+    table = Table(title="Reach: persons per campaign", title_justify="left")
+    table.add_column("ID")
+    table.add_column("Campaign", overflow="fold")
+    table.add_column("Channel")
+    for heading in ("Recipients", "Received", "Opened", "Clicked"):
+        table.add_column(heading, justify="right")
+    seen: set[str] = set()
+    for row in rows:
+        if row["campaign_id"] in seen:
+            continue
+        seen.add(row["campaign_id"])
+        table.add_row(
+            row["campaign_id"],
+            row["campaign_name"],
+            row["channel"] or MISSING,
+            _count(row["recipients"]),
+            _count_and_share(row["received"], row["delivery_rate"]),
+            _count_and_share(row["opened"], row["open_rate"]),
+            _count_and_share(row["clicked"], row["click_rate"]),
+        )
+    return table
+
+
+def comparison_table(report: str, goal: str, rows: list[dict[str, Any]]) -> Table:
+    """One report and goal: every campaign's conversions side by side on the same criteria."""
+    window = f"{rows[0]['window_hours']}h" if rows else "?"
+    table = Table(
+        title=f"Conversions: report {report}, goal {goal}, {window} window",
+        caption="Direct, Indirect and View-thru count converters (share of recipients).",
+        title_justify="left",
+    )
+    table.add_column("Campaign", overflow="fold")
+    for heading in (
+        "Direct",
+        "Dir. events",
+        "Dir. value",
+        "Indirect",
+        "Ind. events",
+        "Ind. value",
+        "View-thru",
+    ):
+        table.add_column(heading, justify="right")
+    # A goal without a value property has no value to sum, not a value of zero.
+    valued = any(row["value_property"] for row in rows)
+    for row in rows:
+        table.add_row(
+            row["campaign_name"],
+            _count_and_share(row["direct_converters"], row["direct_conversion_rate"]),
+            _count(row["direct_conversions"]),
+            _money(row["direct_value"]) if valued else MISSING,
+            _count_and_share(row["indirect_converters"], row["indirect_conversion_rate"]),
+            _count(row["indirect_conversions"]),
+            _money(row["indirect_value"]) if valued else MISSING,
+            _count(row["view_through_converters"]),
+        )
+    return table
+
+
+def funnel_table(
+    report: str, goal: str, rows: list[dict[str, Any]], names: dict[str, str]
+) -> Table:
+    """One report and goal: persons at each step, and the share kept from the step before."""
+    table = Table(
+        title=f"Funnel: report {report}, goal {goal}",
+        title_justify="left",
+        caption="Persons at each step (share of the step before); converted = direct.",
+    )
+    table.add_column("Campaign", overflow="fold")
+    for step in FUNNEL_STEPS:
+        table.add_column(step.capitalize(), justify="right")
+    by_campaign: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        by_campaign.setdefault(row["campaign_id"], {})[row["step"]] = row
+    for campaign_id, steps in by_campaign.items():
+        cells = []
+        for step in FUNNEL_STEPS:
+            found = steps.get(step)
+            cells.append(
+                MISSING
+                if found is None
+                else _count_and_share(found["persons"], found["rate_from_previous"])
+            )
+        table.add_row(names.get(campaign_id, campaign_id), *cells)
+    return table
+
+
+def report_tables(database: Path, report: str | None = None) -> ReportTables:
+    """Read the marts of a built warehouse, read-only, into one table per report and goal."""
+    if not database.is_file():
+        raise ReportViewError(
+            f"{database}: database not found; build it first with `campaign-report run`"
+        )
+    try:
+        con = duckdb.connect(str(database), read_only=True)
+    except duckdb.Error as exc:
+        reason = " ".join(str(exc).split())
+        raise ReportViewError(f"{database}: cannot be opened: {reason}") from None
+    try:
+        try:
+            performance = _rows(con, PERFORMANCE_SQL, report)
+            funnel = _rows(con, FUNNEL_SQL, report)
+        except duckdb.CatalogException:
+            raise ReportViewError(
+                f"{database}: has no marts.fct_campaign_performance or marts.fct_campaign_funnel;"
+                " build it first with `campaign-report run`"
+            ) from None
+        if report is not None and not performance:
+            marts = _schema(con, "marts")
+            (known,) = con.execute(
+                "select string_agg(distinct report, ', ' order by report) "
+                f"from {marts}.fct_campaign_performance"
+            ).fetchone()
+            raise ReportViewError(
+                f"{database}: no report named {report!r}; reports there: {known or 'none'}"
+            )
+    finally:
+        con.close()
+
+    names = {row["campaign_id"]: row["campaign_name"] for row in performance}
+    return ReportTables(
+        reach=reach_table(performance),
+        comparisons=[
+            comparison_table(report_name, goal, rows)
+            for (report_name, goal), rows in _grouped(performance).items()
+        ],
+        funnels=[
+            funnel_table(report_name, goal, rows, names)
+            for (report_name, goal), rows in _grouped(funnel).items()
+        ],
+    )

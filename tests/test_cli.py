@@ -1,0 +1,145 @@
+"""The CLI's exit codes and the one-line reasons it gives a person."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from rich.console import Console
+from typer.testing import CliRunner
+
+from orchestration.cli import app
+from orchestration.report_view import report_tables
+from orchestration.settings import RunSettings
+
+runner = CliRunner()
+
+
+def _invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def _run_args(settings: RunSettings) -> list[str]:
+    return [
+        "run",
+        "--landing",
+        str(settings.landing),
+        "--database",
+        str(settings.database),
+        "--config",
+        str(settings.config),
+    ]
+
+
+def _single_error_line(result) -> str:
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("campaign-report: error: ")
+    return lines[0].removeprefix("campaign-report: error: ")
+
+
+def test_run_then_show_succeeds(settings: RunSettings) -> None:
+    result = _invoke(*_run_args(settings))
+
+    assert result.exit_code == 0, result.output
+    assert "Loaded rows: campaigns 4, identities 1, message_events 29, product_events 13." in (
+        result.stdout
+    )
+    # dbt's own progress lines stay out of a quiet run.
+    assert "START sql table model" not in result.stdout
+
+    shown = _invoke("show", "--database", str(settings.database), "--report", "short")
+    assert shown.exit_code == 0, shown.output
+    assert "Conversions: report short, goal purchase, 2h window" in shown.stdout
+    assert "Funnel: report short, goal sign_up" in shown.stdout
+    assert "report main" not in shown.stdout
+    assert "Spring sale push" in shown.stdout
+
+    # The cells a person reads, rendered wide enough not to wrap.
+    console = Console(width=200, record=True)
+    for table in report_tables(settings.database, "short").all():
+        console.print(table)
+    lines = [" ".join(line.split()) for line in console.export_text().splitlines()]
+    assert "│ c2 │ March newsletter │ email │ 4 │ 3 (75.0%) │ 2 (66.7%) │ 2 (66.7%) │" in lines
+    assert "│ c4 │ Welcome SMS │ sms │ 0 │ 0 │ - │ 0 │" in lines
+    # purchase is valued by amount; sign_up has no value property.
+    assert "│ March newsletter │ 1 (25.0%) │ 1 │ 15,000 │ 2 (50.0%) │ 2 │ 65,000 │ 1 │" in lines
+    assert "│ March newsletter │ 0 (0.0%) │ 0 │ - │ 1 (25.0%) │ 1 │ - │ 1 │" in lines
+    assert "│ Spring sale push │ 4 │ 3 (75.0%) │ - │ 1 (33.3%) │ 1 (100.0%) │" in lines
+
+    unknown = _invoke("show", "--database", str(settings.database), "--report", "weekly")
+    assert _single_error_line(unknown) == (
+        f"{settings.database}: no report named 'weekly'; reports there: main, short"
+    )
+
+
+def test_bad_config_exits_with_the_config_error(settings: RunSettings, tmp_path: Path) -> None:
+    config = tmp_path / "reports.yml"
+    config.write_text(
+        settings.config.read_text(encoding="utf-8").replace('op: ">"', 'op: "=>"'),
+        encoding="utf-8",
+    )
+    bad = RunSettings(database=settings.database, landing=settings.landing, config=config)
+
+    result = _invoke(*_run_args(bad))
+
+    assert _single_error_line(result) == (
+        f"{config}: reports[0].goals[0].where[0].op: expected one of =, !=, >, >=, <, <=, in, "
+        "got '=>'; reports[1].goals[0].where[0].op: expected one of =, !=, >, >=, <, <=, in, "
+        "got '=>'"
+    )
+    assert not settings.database.exists()
+
+
+def test_missing_landing_folder_exits_non_zero(settings: RunSettings, tmp_path: Path) -> None:
+    absent = RunSettings(
+        database=settings.database, landing=tmp_path / "nowhere", config=settings.config
+    )
+    assert _single_error_line(_invoke(*_run_args(absent))) == (
+        f"{tmp_path / 'nowhere'}: landing folder not found"
+    )
+
+
+def test_missing_table_folder_is_named(settings: RunSettings) -> None:
+    shutil.rmtree(settings.landing / "product_events")
+    assert _single_error_line(_invoke(*_run_args(settings))) == (
+        f"{settings.landing / 'product_events'}: folder not found; the landing folder needs a "
+        "product_events/ sub-folder with CSV, Parquet or JSON-lines files"
+    )
+
+
+def test_missing_required_column_names_file_and_column(settings: RunSettings) -> None:
+    events = settings.landing / "message_events" / "push_and_email.csv"
+    lines = events.read_text(encoding="utf-8").splitlines()
+    # Drop occurred_at, the eighth column, from the header and every row.
+    without = [",".join(line.split(",")[:7] + line.split(",")[8:]) for line in lines]
+    events.write_text("\n".join(without) + "\n", encoding="utf-8")
+
+    assert _single_error_line(_invoke(*_run_args(settings))) == (
+        f"{events}: missing required column occurred_at (a message_events file needs "
+        "event_id, campaign_id, message_id, event_type, occurred_at)"
+    )
+
+
+def test_failed_dbt_test_fails_the_run(settings: RunSettings) -> None:
+    campaigns = settings.landing / "campaigns" / "campaigns.csv"
+    campaigns.write_text(
+        campaigns.read_text(encoding="utf-8").replace("Welcome SMS,sms", "Welcome SMS,fax"),
+        encoding="utf-8",
+    )
+
+    reason = _single_error_line(_invoke(*_run_args(settings)))
+
+    assert reason.startswith(
+        "dbt build failed: 1 test(s) failed: staging/stg_campaigns:"
+        "accepted_values_stg_campaigns_channel__push__kakao__sms__email__in_app (dbt log: "
+    )
+
+
+def test_show_without_a_database_says_to_build_it(tmp_path: Path) -> None:
+    database = tmp_path / "absent.duckdb"
+    assert _single_error_line(_invoke("show", "--database", str(database))) == (
+        f"{database}: database not found; build it first with `campaign-report run`"
+    )

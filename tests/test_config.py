@@ -1,0 +1,197 @@
+"""The report config: its errors name the key to fix, and its tables land in raw as typed."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import pytest
+import yaml
+
+from orchestration.assets import report_config_tables, write_report_tables
+from orchestration.report_config import ConfigError, load_config, parse_config
+from orchestration.resources import ReportConfigResource, WarehouseResource
+
+VALID: dict[str, Any] = {
+    "timezone": "Asia/Seoul",
+    "reports": [
+        {
+            "name": "main",
+            "window": "72h",
+            "goals": [
+                {
+                    "name": "purchase",
+                    "event_key": "purchase",
+                    "value": "amount",
+                    "dedupe": "order_id",
+                    "where": [
+                        {"property": "amount", "op": ">", "value": 0},
+                        {"property": "currency", "op": "in", "value": ["KRW", "USD"]},
+                    ],
+                },
+                {"name": "sign_up", "event_key": "sign_up"},
+            ],
+        },
+        {"name": "weekly", "window": "7d", "goals": [{"name": "sign_up", "event_key": "sign_up"}]},
+    ],
+}
+
+
+def _config_file(tmp_path: Path, data: dict[str, Any]) -> Path:
+    path = tmp_path / "reports.yml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def _error(tmp_path: Path, change) -> str:
+    data = copy.deepcopy(VALID)
+    change(data)
+    path = _config_file(tmp_path, data)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    message = str(raised.value)
+    prefix = f"{path}: "
+    assert message.startswith(prefix)
+    return message.removeprefix(prefix)
+
+
+def test_bad_window_names_its_key(tmp_path: Path) -> None:
+    def change(data):
+        data["reports"][0]["window"] = "3 weeks"
+
+    assert _error(tmp_path, change) == (
+        "reports[0].window: expected a whole number of hours or days such as 72h or 14d, "
+        "got '3 weeks'"
+    )
+
+
+def test_zero_window_is_refused(tmp_path: Path) -> None:
+    def change(data):
+        data["reports"][1]["window"] = "0d"
+
+    assert _error(tmp_path, change) == (
+        "reports[1].window: a window must be longer than zero, got '0d'"
+    )
+
+
+def test_unknown_op_names_its_key_and_the_allowed_ops(tmp_path: Path) -> None:
+    def change(data):
+        data["reports"][0]["goals"][0]["where"][0]["op"] = "=="
+
+    assert _error(tmp_path, change) == (
+        "reports[0].goals[0].where[0].op: expected one of =, !=, >, >=, <, <=, in, got '=='"
+    )
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    def change(data):
+        data["reports"][0]["goals"][1]["valu"] = "amount"
+
+    assert _error(tmp_path, change) == (
+        "reports[0].goals[1].valu: unknown key; check its spelling against the README"
+    )
+
+
+def test_bad_timezone_is_named(tmp_path: Path) -> None:
+    def change(data):
+        data["timezone"] = "Asia/Tokio"
+
+    assert _error(tmp_path, change) == (
+        "timezone: expected an IANA time zone name such as Asia/Seoul or UTC, got 'Asia/Tokio'"
+    )
+
+
+def test_duplicate_goal_is_named(tmp_path: Path) -> None:
+    def change(data):
+        data["reports"][0]["goals"][1]["name"] = "purchase"
+
+    assert _error(tmp_path, change) == (
+        "reports[0].goals: goal names must be unique within a report, repeated: ['purchase']"
+    )
+
+
+def test_missing_config_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(tmp_path / "absent.yml")
+    assert str(raised.value) == f"{tmp_path / 'absent.yml'}: config file not found"
+
+
+def test_config_tables_are_written_with_their_types(tmp_path: Path) -> None:
+    config = parse_config(VALID)
+    with duckdb.connect(str(tmp_path / "config.duckdb")) as con:
+        counts = write_report_tables(con, config)
+
+        assert counts == {
+            "report_definitions": 2,
+            "report_goals": 3,
+            # amount > 0 is one row; currency in [KRW, USD] is two rows sharing index 1.
+            "report_goal_conditions": 3,
+        }
+        assert con.execute(
+            "select report, timezone, window_hours from raw.report_definitions order by report"
+        ).fetchall() == [("main", "Asia/Seoul", 72), ("weekly", "Asia/Seoul", 168)]
+        assert con.execute("select * from raw.report_goals order by report, goal").fetchall() == [
+            ("main", "purchase", "purchase", "amount", "order_id"),
+            ("main", "sign_up", "sign_up", None, None),
+            ("weekly", "sign_up", "sign_up", None, None),
+        ]
+        assert con.execute(
+            "select * from raw.report_goal_conditions order by condition_index, value_text"
+        ).fetchall() == [
+            ("main", "purchase", 0, "amount", ">", "0", 0.0),
+            ("main", "purchase", 1, "currency", "=", "KRW", None),
+            ("main", "purchase", 1, "currency", "=", "USD", None),
+        ]
+        types = con.execute(
+            "select table_name, column_name, data_type from information_schema.columns "
+            "where table_schema = 'raw' and data_type <> 'VARCHAR' order by all"
+        ).fetchall()
+        assert types == [
+            ("report_definitions", "window_hours", "INTEGER"),
+            ("report_goal_conditions", "condition_index", "INTEGER"),
+            ("report_goal_conditions", "value_number", "DOUBLE"),
+        ]
+        hashes = con.execute("select definition_hash from raw.report_definitions").fetchall()
+        assert len({value for (value,) in hashes}) == 2
+        assert all(len(value) == 12 for (value,) in hashes)
+
+
+def test_config_asset_replaces_previous_content(tmp_path: Path) -> None:
+    database = tmp_path / "config.duckdb"
+    path = _config_file(tmp_path, VALID)
+    resources = {
+        "warehouse": WarehouseResource(database=str(database)),
+        "report_config": ReportConfigResource(file=str(path)),
+    }
+    assert dg.materialize([report_config_tables], resources=resources).success
+
+    smaller = copy.deepcopy(VALID)
+    del smaller["reports"][0]
+    _config_file(tmp_path, smaller)
+    assert dg.materialize([report_config_tables], resources=resources).success
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert con.execute(
+            "select report, window_hours from raw.report_definitions"
+        ).fetchall() == [("weekly", 168)]
+        assert con.execute("select count(*) from raw.report_goal_conditions").fetchall() == [(0,)]
+
+
+def test_config_asset_fails_on_a_bad_file_and_keeps_the_tables(tmp_path: Path) -> None:
+    database = tmp_path / "config.duckdb"
+    path = _config_file(tmp_path, VALID)
+    resources = {
+        "warehouse": WarehouseResource(database=str(database)),
+        "report_config": ReportConfigResource(file=str(path)),
+    }
+    assert dg.materialize([report_config_tables], resources=resources).success
+
+    path.write_text("timezone: UTC\nreports:\n  - name: Main\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"reports\[0\]\.name: expected a lowercase name"):
+        dg.materialize([report_config_tables], resources=resources)
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert con.execute("select count(*) from raw.report_definitions").fetchall() == [(2,)]

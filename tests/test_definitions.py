@@ -1,0 +1,148 @@
+"""The code location loads, without a warehouse, and its graph runs from landing to marts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration.dbt_assets import ManifestMissingError, build_dbt_assets
+from orchestration.definitions import defs
+from orchestration.paths import DEFAULT_CONFIG, DEFAULT_DATABASE, DEFAULT_LANDING
+from orchestration.settings import (
+    CONFIG_ENV,
+    DATABASE_ENV,
+    LANDING_ENV,
+    SCHEDULE_TIMEZONE_ENV,
+    RunSettings,
+    schedule_timezone,
+)
+
+RAW_TABLES = ("campaigns", "message_events", "product_events", "identities")
+CONFIG_TABLES = ("report_definitions", "report_goals", "report_goal_conditions")
+
+
+@pytest.fixture
+def loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dbt_manifest: Path) -> dg.Definitions:
+    monkeypatch.setenv(DATABASE_ENV, str(tmp_path / "never-created.duckdb"))
+    monkeypatch.delenv(SCHEDULE_TIMEZONE_ENV, raising=False)
+    return defs()
+
+
+def test_definitions_load_without_touching_the_warehouse(
+    loaded: dg.Definitions, tmp_path: Path
+) -> None:
+    assert loaded.resolve_job_def("campaign_report_job") is not None
+    assert loaded.resources["warehouse"].database == str(tmp_path / "never-created.duckdb")
+    assert not (tmp_path / "never-created.duckdb").exists()
+
+
+def test_daily_schedule_runs_the_job_at_six_in_seoul(loaded: dg.Definitions) -> None:
+    schedule = loaded.resolve_schedule_def("campaign_report_daily")
+    assert schedule.job_name == "campaign_report_job"
+    assert schedule.cron_schedule == "0 6 * * *"
+    assert schedule.execution_timezone == "Asia/Seoul"
+
+
+def test_schedule_timezone_comes_from_the_environment() -> None:
+    assert schedule_timezone({SCHEDULE_TIMEZONE_ENV: "Europe/Berlin"}) == "Europe/Berlin"
+    assert schedule_timezone({}) == "Asia/Seoul"
+    with pytest.raises(ValueError, match=f"^{SCHEDULE_TIMEZONE_ENV}: expected an IANA"):
+        schedule_timezone({SCHEDULE_TIMEZONE_ENV: "Seoul"})
+
+
+def test_lineage_runs_from_landing_folders_through_raw_to_the_marts(
+    loaded: dg.Definitions,
+) -> None:
+    graph = loaded.resolve_asset_graph()
+    for table in RAW_TABLES:
+        raw = graph.get(dg.AssetKey(["raw", table]))
+        assert raw.parent_keys == {dg.AssetKey(["landing", table])}
+        assert not graph.get(dg.AssetKey(["landing", table])).is_executable
+    # The dbt sources resolve to the very keys the raw assets materialise.
+    assert graph.get(dg.AssetKey(["staging", "stg_message_events"])).parent_keys == {
+        dg.AssetKey(["raw", "message_events"])
+    }
+    assert graph.get(dg.AssetKey(["staging", "stg_report_goals"])).parent_keys == {
+        dg.AssetKey(["raw", "report_goals"])
+    }
+    ancestors = _ancestors(graph, dg.AssetKey(["marts", "fct_campaign_performance"]))
+    # identities is loaded but no mart reads it yet: persons are user_id, else device_id.
+    assert {key.to_user_string() for key in ancestors if key.path[0] in ("landing", "raw")} == {
+        "landing/campaigns",
+        "landing/message_events",
+        "landing/product_events",
+        "raw/campaigns",
+        "raw/message_events",
+        "raw/product_events",
+        "raw/report_definitions",
+        "raw/report_goals",
+        "raw/report_goal_conditions",
+    }
+
+
+def _ancestors(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
+    found: set[dg.AssetKey] = set()
+    pending = [key]
+    while pending:
+        for parent in graph.get(pending.pop()).parent_keys:
+            if parent not in found:
+                found.add(parent)
+                pending.append(parent)
+    return found
+
+
+def test_job_builds_every_raw_and_dbt_asset_but_not_the_landing_folders(
+    loaded: dg.Definitions,
+) -> None:
+    job = loaded.resolve_job_def("campaign_report_job")
+    selected = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
+    assert {f"raw/{table}" for table in RAW_TABLES + CONFIG_TABLES} <= selected
+    assert {
+        "marts/fct_campaign_performance",
+        "marts/fct_campaign_funnel",
+        "marts/fct_attributed_conversions",
+        "marts/dim_campaigns",
+    } <= selected
+    assert not any(key.startswith("landing/") for key in selected)
+    # dbt tests arrive as asset checks on the models.
+    checks = loaded.resolve_asset_graph().asset_check_keys
+    assert any(
+        check.asset_key == dg.AssetKey(["marts", "fct_campaign_performance"]) for check in checks
+    )
+
+
+def test_dbt_models_are_grouped_by_layer(loaded: dg.Definitions) -> None:
+    graph = loaded.resolve_asset_graph()
+    assert graph.get(dg.AssetKey(["staging", "stg_campaigns"])).group_name == "staging"
+    assert graph.get(dg.AssetKey(["marts", "fct_campaign_funnel"])).group_name == "marts"
+    assert graph.get(dg.AssetKey(["raw", "campaigns"])).group_name == "raw"
+
+
+def test_a_missing_manifest_says_to_run_make_setup(tmp_path: Path) -> None:
+    with pytest.raises(ManifestMissingError) as raised:
+        build_dbt_assets(tmp_path / "target" / "manifest.json")
+    assert str(raised.value) == (
+        f"{tmp_path / 'target' / 'manifest.json'}: dbt manifest not found; run `make setup` "
+        "to build it (it runs `dbt parse` in dbt_project/)"
+    )
+
+
+def test_settings_default_to_the_repository_and_follow_the_environment(tmp_path: Path) -> None:
+    assert RunSettings.from_env({}) == RunSettings(
+        database=DEFAULT_DATABASE, landing=DEFAULT_LANDING, config=DEFAULT_CONFIG
+    )
+    assert DEFAULT_DATABASE.is_absolute()
+    from_env = RunSettings.from_env(
+        {
+            DATABASE_ENV: str(tmp_path / "w.duckdb"),
+            LANDING_ENV: str(tmp_path / "in"),
+            CONFIG_ENV: str(tmp_path / "r.yml"),
+        }
+    )
+    assert from_env == RunSettings(
+        database=tmp_path / "w.duckdb", landing=tmp_path / "in", config=tmp_path / "r.yml"
+    )
+    # A relative path is fixed to the working directory now, because dbt runs elsewhere.
+    assert RunSettings.from_env({DATABASE_ENV: "w.duckdb"}).database == Path.cwd() / "w.duckdb"
