@@ -12,39 +12,14 @@ import dagster as dg
 import duckdb
 
 from orchestration.landing import CONTRACTS, RAW_SCHEMA, TableContract, load_table, raw_schema
-from orchestration.report_config import ReportConfig, config_tables
+from orchestration.report_config import CONFIG_TABLE_COLUMNS, ReportConfig, config_tables
 from orchestration.resources import LandingResource, ReportConfigResource, WarehouseResource
 
 RAW_GROUP = "raw"
 LANDING_GROUP = "landing"
 
+
 # Column types of the config tables; the dbt models join on them as they are.
-CONFIG_TABLE_COLUMNS: dict[str, dict[str, str]] = {
-    "report_definitions": {
-        "report": "varchar",
-        "timezone": "varchar",
-        "window_hours": "integer",
-        "definition_hash": "varchar",
-    },
-    "report_goals": {
-        "report": "varchar",
-        "goal": "varchar",
-        "event_key": "varchar",
-        "value_property": "varchar",
-        "dedupe_property": "varchar",
-    },
-    "report_goal_conditions": {
-        "report": "varchar",
-        "goal": "varchar",
-        "condition_index": "integer",
-        "property": "varchar",
-        "op": "varchar",
-        "value_text": "varchar",
-        "value_number": "double",
-    },
-}
-
-
 def landing_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([LANDING_GROUP, table])
 

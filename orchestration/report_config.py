@@ -276,6 +276,53 @@ def load_config(path: str | Path) -> ReportConfig:
     return parse_config(data, source=str(path))
 
 
+# The warehouse column types of the tables config_tables() returns, in column
+# order. dbt_project/models/staging/_sources.yml describes the same tables.
+CONFIG_TABLE_COLUMNS: dict[str, dict[str, str]] = {
+    "report_definitions": {
+        "report": "varchar",
+        "timezone": "varchar",
+        "window_hours": "integer",
+        "credit_mode": "varchar",
+        "sent_from_date": "date",
+        "sent_to_date": "date",
+        "definition_hash": "varchar",
+    },
+    "report_channel_windows": {
+        "report": "varchar",
+        "channel": "varchar",
+        "direct_window_hours": "integer",
+        "indirect_window_hours": "integer",
+    },
+    "report_target_channels": {
+        "report": "varchar",
+        "channel": "varchar",
+    },
+    "report_goals": {
+        "report": "varchar",
+        "goal": "varchar",
+        "event_key": "varchar",
+        "value_property": "varchar",
+        "dedupe_property": "varchar",
+    },
+    "report_goal_conditions": {
+        "report": "varchar",
+        "goal": "varchar",
+        "condition_index": "integer",
+        "property": "varchar",
+        "op": "varchar",
+        "value_text": "varchar",
+        "value_number": "double",
+    },
+    "report_goal_steps": {
+        "report": "varchar",
+        "goal": "varchar",
+        "step_number": "integer",
+        "event_key": "varchar",
+    },
+}
+
+
 def config_tables(config: ReportConfig) -> dict[str, list[dict[str, Any]]]:
     """Flatten the config into the rows of the report_* tables the dbt models read."""
     definitions: list[dict[str, Any]] = []

@@ -15,21 +15,15 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from orchestration.report_config import CONFIG_TABLE_COLUMNS
+
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO / "dbt_project"
 DBT = Path(sys.executable).with_name("dbt")
 
-# Columns of the config tables that are not text.
-TYPED_COLUMNS = {
-    "window_hours": "integer",
-    "direct_window_hours": "integer",
-    "indirect_window_hours": "integer",
-    "step_number": "integer",
-    "sent_from_date": "date",
-    "sent_to_date": "date",
-    "condition_index": "integer",
-    "value_number": "double",
-    "_source_row": "bigint",
+# The landing tables are all text; the config tables carry their own types.
+TYPED_COLUMNS = {"_source_row": "bigint"} | {
+    name: type_ for columns in CONFIG_TABLE_COLUMNS.values() for name, type_ in columns.items()
 }
 
 
