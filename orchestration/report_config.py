@@ -240,7 +240,9 @@ def _explain(error: dict[str, Any]) -> str:
     if error["type"] == "extra_forbidden":
         message = "unknown key; check its spelling against the README"
     elif error["type"] == "literal_error":
-        message = f"{message}, got {error.get('input')!r}"
+        allowed = str(error.get("ctx", {}).get("expected", ""))
+        allowed = allowed.replace("'", "").replace(" or ", ", ")
+        message = f"expected one of {allowed}, got {error.get('input')!r}"
     elif error["type"] == "string_pattern_mismatch":
         message = (
             "expected a lowercase name of letters, digits and underscores "

@@ -126,9 +126,13 @@ def test_config_tables_are_written_with_their_types(tmp_path: Path) -> None:
 
         assert counts == {
             "report_definitions": 2,
+            # One row per report and channel: 2 reports x 5 channels.
+            "report_channel_windows": 10,
+            "report_target_channels": 0,
             "report_goals": 3,
             # amount > 0 is one row; currency in [KRW, USD] is two rows sharing index 1.
             "report_goal_conditions": 3,
+            "report_goal_steps": 0,
         }
         assert con.execute(
             "select report, timezone, window_hours from raw.report_definitions order by report"
@@ -150,9 +154,14 @@ def test_config_tables_are_written_with_their_types(tmp_path: Path) -> None:
             "where table_schema = 'raw' and data_type <> 'VARCHAR' order by all"
         ).fetchall()
         assert types == [
+            ("report_channel_windows", "direct_window_hours", "INTEGER"),
+            ("report_channel_windows", "indirect_window_hours", "INTEGER"),
+            ("report_definitions", "sent_from_date", "DATE"),
+            ("report_definitions", "sent_to_date", "DATE"),
             ("report_definitions", "window_hours", "INTEGER"),
             ("report_goal_conditions", "condition_index", "INTEGER"),
             ("report_goal_conditions", "value_number", "DOUBLE"),
+            ("report_goal_steps", "step_number", "INTEGER"),
         ]
         hashes = con.execute("select definition_hash from raw.report_definitions").fetchall()
         assert len({value for (value,) in hashes}) == 2
@@ -195,3 +204,91 @@ def test_config_asset_fails_on_a_bad_file_and_keeps_the_tables(tmp_path: Path) -
 
     with duckdb.connect(str(database), read_only=True) as con:
         assert con.execute("select count(*) from raw.report_definitions").fetchall() == [(2,)]
+
+
+def test_unknown_credit_mode_lists_the_allowed_ones(tmp_path: Path) -> None:
+    def change(data):
+        data["reports"][0]["credit"] = "lasttouch"
+
+    assert _error(tmp_path, change) == (
+        "reports[0].credit: expected one of independent, last_touch, got 'lasttouch'"
+    )
+
+
+def test_unknown_window_channel_is_named(tmp_path: Path) -> None:
+    def change(data):
+        data["reports"][0]["windows"] = {"by_channel": {"fax": {"direct": "24h"}}}
+
+    assert _error(tmp_path, change) == (
+        "reports[0].windows.by_channel: unknown channel 'fax'; "
+        "expected one of push, kakao, sms, email, in_app"
+    )
+
+
+def test_bad_channel_window_names_its_key(tmp_path: Path) -> None:
+    def change(data):
+        data["reports"][0]["windows"] = {"by_channel": {"sms": {"indirect": "soon"}}}
+
+    assert _error(tmp_path, change) == (
+        "reports[0].windows.by_channel.sms.indirect: expected a whole number of hours or "
+        "days such as 72h or 14d, got 'soon'"
+    )
+
+
+def test_target_dates_must_be_in_order(tmp_path: Path) -> None:
+    def change(data):
+        data["reports"][0]["campaigns"] = {"sent_between": ["2026-11-30", "2026-11-01"]}
+
+    assert _error(tmp_path, change) == (
+        "reports[0].campaigns.sent_between: the first date must not be after the second, "
+        "got 2026-11-30 and 2026-11-01"
+    )
+
+
+def test_target_channel_must_be_known(tmp_path: Path) -> None:
+    def change(data):
+        data["reports"][0]["campaigns"] = {"channels": ["push", "pager"]}
+
+    assert _error(tmp_path, change) == (
+        "reports[0].campaigns.channels: unknown channel 'pager'; "
+        "expected one of push, kakao, sms, email, in_app"
+    )
+
+
+def test_a_goal_has_at_most_five_steps(tmp_path: Path) -> None:
+    def change(data):
+        data["reports"][0]["goals"][0]["steps"] = ["a", "b", "c", "d", "e", "f"]
+
+    assert _error(tmp_path, change) == (
+        "reports[0].goals[0].steps: List should have at most 5 items after validation, not 6"
+    )
+
+
+def test_the_most_specific_window_wins() -> None:
+    data = copy.deepcopy(VALID)
+    data["reports"][0]["windows"] = {
+        "direct": "48h",
+        "indirect": "1d",
+        "by_channel": {"SMS": {"direct": "24h", "indirect": "12h"}, "push": {"indirect": "6h"}},
+    }
+    report = parse_config(data).reports[0]
+    # channel override, then type override, then the report's window (72h).
+    assert report.channel_window_hours("sms") == (24, 12)
+    assert report.channel_window_hours("push") == (48, 6)
+    assert report.channel_window_hours("email") == (48, 24)
+    assert parse_config(VALID).reports[0].channel_window_hours("kakao") == (72, 72)
+
+
+def test_report_hash_changes_with_the_criteria() -> None:
+    base = parse_config(VALID).reports[0].definition_hash("Asia/Seoul")
+    same = parse_config(copy.deepcopy(VALID)).reports[0].definition_hash("Asia/Seoul")
+    data = copy.deepcopy(VALID)
+    data["reports"][0]["windows"] = {"by_channel": {"sms": {"direct": "24h"}}}
+    narrower = parse_config(data).reports[0].definition_hash("Asia/Seoul")
+    # The same window written another way is the same criteria.
+    data = copy.deepcopy(VALID)
+    data["reports"][0]["window"] = "3d"
+    rewritten = parse_config(data).reports[0].definition_hash("Asia/Seoul")
+    assert base == same == rewritten
+    assert narrower != base
+    assert parse_config(VALID).reports[0].definition_hash("UTC") != base

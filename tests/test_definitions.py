@@ -68,15 +68,19 @@ def test_lineage_runs_from_landing_folders_through_raw_to_the_marts(
         dg.AssetKey(["raw", "report_goals"])
     }
     ancestors = _ancestors(graph, dg.AssetKey(["marts", "fct_campaign_performance"]))
-    # identities is loaded but no mart reads it yet: persons are user_id, else device_id.
+    # Goal steps feed only the funnel; every other input reaches the performance mart.
     assert {key.to_user_string() for key in ancestors if key.path[0] in ("landing", "raw")} == {
         "landing/campaigns",
+        "landing/identities",
         "landing/message_events",
         "landing/product_events",
         "raw/campaigns",
+        "raw/identities",
         "raw/message_events",
         "raw/product_events",
         "raw/report_definitions",
+        "raw/report_channel_windows",
+        "raw/report_target_channels",
         "raw/report_goals",
         "raw/report_goal_conditions",
     }
