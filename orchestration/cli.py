@@ -30,7 +30,9 @@ app = typer.Typer(
 example_app = typer.Typer(help="Build the report for a worked example on public data.")
 app.add_typer(example_app, name="example")
 
-console = Console()
+# Piped or captured output has no terminal width to follow; the comparison
+# tables need more than the 80 columns rich would assume.
+console = Console(width=None if Console().is_terminal else 140)
 status_console = Console(stderr=True)
 
 LandingOption = Annotated[

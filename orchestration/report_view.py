@@ -12,7 +12,6 @@ import duckdb
 from rich.table import Table
 
 MISSING = "-"
-FUNNEL_STEPS = ("sent", "received", "opened", "clicked", "converted")
 
 # The raw config tables keep the config file's order of reports and goals (rows are
 # inserted in that order), so the tables come out in the order a person wrote them.
@@ -33,6 +32,7 @@ PERFORMANCE_SQL = (
     + """
 select
     p.report, p.goal, p.window_hours, p.campaign_id, p.campaign_name, p.channel,
+    p.credit_mode, p.report_hash, p.direct_window_hours, p.indirect_window_hours,
     p.recipients, p.received, p.opened, p.clicked,
     p.delivery_rate, p.open_rate, p.click_rate,
     p.direct_converters, p.direct_conversions, p.direct_value, p.direct_conversion_rate,
@@ -53,7 +53,8 @@ FUNNEL_SQL = (
     "with "
     + CONFIG_ORDER_SQL
     + """
-select f.report, f.goal, f.campaign_id, f.step, f.persons, f.rate_from_previous
+select
+    f.report, f.goal, f.campaign_id, f.step_index, f.step, f.persons, f.rate_from_previous
 from {marts}.fct_campaign_funnel as f
 left join {marts}.dim_campaigns as c on f.campaign_id = c.campaign_id
 left join report_order on f.report = report_order.report
@@ -74,10 +75,11 @@ class ReportViewError(ValueError):
 class ReportTables:
     reach: Table
     comparisons: list[Table]
+    side_by_side: list[Table]
     funnels: list[Table]
 
     def all(self) -> list[Table]:
-        return [self.reach, *self.comparisons, *self.funnels]
+        return [self.reach, *self.comparisons, *self.side_by_side, *self.funnels]
 
 
 def _count(value: int | None) -> str:
@@ -146,11 +148,28 @@ def reach_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _criteria(rows: list[dict[str, Any]]) -> str:
+    """A report's window, its per-channel exceptions and its credit mode, in a few words."""
+    if not rows:
+        return "?"
+    window = rows[0]["window_hours"]
+    exceptions = sorted(
+        {
+            f"{row['channel']} {row['direct_window_hours']}h/{row['indirect_window_hours']}h"
+            for row in rows
+            if (row["direct_window_hours"], row["indirect_window_hours"]) != (window, window)
+        }
+    )
+    text = f"{window}h window"
+    if exceptions:
+        text += " (direct/indirect: " + ", ".join(exceptions) + ")"
+    return f"{text}, {rows[0]['credit_mode'].replace('_', ' ')} credit"
+
+
 def comparison_table(report: str, goal: str, rows: list[dict[str, Any]]) -> Table:
     """One report and goal: every campaign's conversions side by side on the same criteria."""
-    window = f"{rows[0]['window_hours']}h" if rows else "?"
     table = Table(
-        title=f"Conversions: report {report}, goal {goal}, {window} window",
+        title=f"Conversions: report {report}, goal {goal}, {_criteria(rows)}",
         caption="Direct, Indirect and View-thru count converters (share of recipients).",
         title_justify="left",
     )
@@ -181,6 +200,48 @@ def comparison_table(report: str, goal: str, rows: list[dict[str, Any]]) -> Tabl
     return table
 
 
+def side_by_side_table(goal: str, rows: list[dict[str, Any]], reports: list[str]) -> Table:
+    """One goal under every report that measures it: the criteria's effect, campaign by campaign."""
+    table = Table(
+        title=f"Goal {goal} under each report: direct / indirect converters",
+        title_justify="left",
+        caption="The same campaigns and goal; only the report's criteria differ.",
+    )
+    table.add_column("Campaign", overflow="fold")
+    by_report: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_report.setdefault(row["report"], []).append(row)
+    for report in reports:
+        table.add_column(f"{report}\n{_criteria(by_report[report])}", justify="right")
+    cells: dict[str, dict[str, str]] = {}
+    names: dict[str, str] = {}
+    for row in rows:
+        names[row["campaign_id"]] = row["campaign_name"]
+        cells.setdefault(row["campaign_id"], {})[row["report"]] = (
+            f"{_count(row['direct_converters'])} / {_count(row['indirect_converters'])}"
+        )
+    for campaign_id, by_name in cells.items():
+        # A campaign outside a report's target has no row there, not a zero.
+        table.add_row(names[campaign_id], *(by_name.get(report, MISSING) for report in reports))
+    return table
+
+
+def _step_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Every step of a goal's funnels in order; opened exists only for some channels."""
+    columns: list[str] = []
+    by_campaign: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_campaign.setdefault(row["campaign_id"], []).append(row)
+    for steps in by_campaign.values():
+        previous: str | None = None
+        for row in sorted(steps, key=lambda found: found["step_index"]):
+            if row["step"] not in columns:
+                position = columns.index(previous) + 1 if previous in columns else len(columns)
+                columns.insert(position, row["step"])
+            previous = row["step"]
+    return columns
+
+
 def funnel_table(
     report: str, goal: str, rows: list[dict[str, Any]], names: dict[str, str]
 ) -> Table:
@@ -191,14 +252,15 @@ def funnel_table(
         caption="Persons at each step (share of the step before); converted = direct.",
     )
     table.add_column("Campaign", overflow="fold")
-    for step in FUNNEL_STEPS:
-        table.add_column(step.capitalize(), justify="right")
+    step_columns = _step_columns(rows)
+    for step in step_columns:
+        table.add_column(step.replace("_", " ").capitalize(), justify="right")
     by_campaign: dict[str, dict[str, dict[str, Any]]] = {}
     for row in rows:
         by_campaign.setdefault(row["campaign_id"], {})[row["step"]] = row
     for campaign_id, steps in by_campaign.items():
         cells = []
-        for step in FUNNEL_STEPS:
+        for step in step_columns:
             found = steps.get(step)
             cells.append(
                 MISSING
@@ -242,11 +304,23 @@ def report_tables(database: Path, report: str | None = None) -> ReportTables:
         con.close()
 
     names = {row["campaign_id"]: row["campaign_name"] for row in performance}
+    reports_by_goal: dict[str, list[str]] = {}
+    rows_by_goal: dict[str, list[dict[str, Any]]] = {}
+    for row in performance:
+        reports = reports_by_goal.setdefault(row["goal"], [])
+        if row["report"] not in reports:
+            reports.append(row["report"])
+        rows_by_goal.setdefault(row["goal"], []).append(row)
     return ReportTables(
         reach=reach_table(performance),
         comparisons=[
             comparison_table(report_name, goal, rows)
             for (report_name, goal), rows in _grouped(performance).items()
+        ],
+        side_by_side=[
+            side_by_side_table(goal, rows_by_goal[goal], reports)
+            for goal, reports in reports_by_goal.items()
+            if len(reports) > 1
         ],
         funnels=[
             funnel_table(report_name, goal, rows, names)
