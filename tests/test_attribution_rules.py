@@ -27,6 +27,8 @@ so it has rows for c_push and c_push2 only.
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -285,3 +287,29 @@ def test_daily_rows_add_up_to_the_campaign_totals(warehouse: Warehouse) -> None:
         "select send_date from marts.fct_campaign_daily "
         "where report = 'independent' and campaign_id = 'c_sms'"
     ) == [(date.fromisoformat("2026-11-02"),)]
+
+
+def test_the_documented_sql_client_opens_the_warehouse(warehouse: Warehouse) -> None:
+    # The README tells analysts to use the duckdb CLI installed in .venv; it
+    # must read the storage version that the pipeline's duckdb wrote.
+    client = Path(sys.executable).with_name("duckdb")
+    shown = subprocess.run(
+        [
+            str(client),
+            "-readonly",
+            "-csv",
+            str(warehouse.path),
+            "-c",
+            "select campaign_id, indirect_converters from marts.fct_campaign_performance "
+            "where report = 'last' and campaign_id in ('c_email', 'c_push') order by 1",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines() == [
+        "campaign_id,indirect_converters",
+        "c_email,1",
+        "c_push,0",
+    ]
