@@ -22,6 +22,8 @@ DBT = Path(sys.executable).with_name("dbt")
 # Columns of the config tables that are not text.
 TYPED_COLUMNS = {
     "window_hours": "integer",
+    "lookback_hours": "integer",
+    "half_life_hours": "integer",
     "direct_window_hours": "integer",
     "indirect_window_hours": "integer",
     "step_number": "integer",
