@@ -41,7 +41,7 @@ decay_weights as (
         reports.half_life_hours,
         reports.definition_hash as report_hash,
         power(
-            0.5,
+            cast(0.5 as {{ type_double() }}),
             (
                 touches.hours_before_conversion
                 - min(touches.hours_before_conversion) over (
