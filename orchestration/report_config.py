@@ -166,6 +166,13 @@ class Report(_Strict):
     window: Window
     windows: Windows = Windows()
     credit: Literal["independent", "last_touch"] = "independent"
+    lookback: Window | None = None
+    """How far before a conversion a received message still counts as one of its touches
+    in the shared-credit marts, counted from the receipt. Unset, each message uses the
+    indirect window of the channel it was received on."""
+    half_life: Window = "24h"
+    """Time-decay credit: a touch this long before the conversion weighs half as much as
+    one at the conversion itself."""
     campaigns: CampaignTarget = CampaignTarget()
     goals: Annotated[list[Goal], Field(min_length=1)]
 
@@ -182,6 +189,14 @@ class Report(_Strict):
     def window_hours(self) -> int:
         return parse_window(self.window)
 
+    @property
+    def lookback_hours(self) -> int | None:
+        return parse_window(self.lookback) if self.lookback is not None else None
+
+    @property
+    def half_life_hours(self) -> int:
+        return parse_window(self.half_life)
+
     def channel_window_hours(self, channel: str) -> tuple[int, int]:
         """The (direct, indirect) windows of a channel: channel, then type, then window."""
         override = self.windows.by_channel.get(channel, ChannelWindows())
@@ -193,6 +208,8 @@ class Report(_Strict):
         """A short, stable fingerprint of everything that shapes this report's numbers."""
         payload = {"timezone": timezone, **self.model_dump(mode="json")}
         payload["window"] = self.window_hours
+        payload["lookback"] = self.lookback_hours
+        payload["half_life"] = self.half_life_hours
         payload["windows"] = {channel: self.channel_window_hours(channel) for channel in CHANNELS}
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -285,6 +302,8 @@ CONFIG_TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "report": "varchar",
         "timezone": "varchar",
         "window_hours": "integer",
+        "lookback_hours": "integer",
+        "half_life_hours": "integer",
         "credit_mode": "varchar",
         "sent_from_date": "date",
         "sent_to_date": "date",
@@ -341,6 +360,8 @@ def config_tables(config: ReportConfig) -> dict[str, list[dict[str, Any]]]:
                 "timezone": config.timezone,
                 "window_hours": report.window_hours,
                 "credit_mode": report.credit,
+                "lookback_hours": report.lookback_hours,
+                "half_life_hours": report.half_life_hours,
                 "sent_from_date": sent_between[0] if sent_between else None,
                 "sent_to_date": sent_between[1] if sent_between else None,
                 "definition_hash": report.definition_hash(config.timezone),

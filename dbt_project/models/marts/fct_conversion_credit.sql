@@ -1,0 +1,195 @@
+-- One row per report, goal, conversion, touch and credit model: the share of
+-- the conversion each touch earns under each model. With n touches numbered
+-- 1..n by receipt time:
+--   first_touch     1 for touch 1, else 0
+--   last_touch      1 for touch n, else 0
+--   linear          1 / n each
+--   position_based  n = 1: 1; n = 2: 1/2 each; n >= 3: 0.4 to the first,
+--                   0.4 to the last and 0.2 / (n - 2) to each middle touch
+--   time_decay      w_i / sum(w), w_i = 0.5 ^ (h_i / half_life_hours), h_i
+--                   the hours from receipt i to the conversion
+-- Every credit, and so every conversion's credits, is independent of the
+-- report's credit_mode.
+with
+
+touches as (
+
+    select * from {{ ref('int_conversion_touches') }}
+
+),
+
+reports as (
+
+    select * from {{ ref('stg_report_definitions') }}
+
+),
+
+credit_models as (
+
+    {{ credit_models_relation() }}
+
+),
+
+-- The hours are measured from the latest touch, which gets weight 1: the
+-- shares are the same (the common factor cancels in the normalisation),
+-- but a long lookback over a short half-life can no longer underflow every
+-- weight to 0 and leave nothing to divide by.
+decay_weights as (
+
+    select
+        touches.*,
+        reports.half_life_hours,
+        reports.definition_hash as report_hash,
+        power(
+            cast(0.5 as {{ type_double() }}),
+            (
+                touches.hours_before_conversion
+                - min(touches.hours_before_conversion) over (
+                    partition by
+                        touches.report,
+                        touches.goal,
+                        touches.conversion_id
+                )
+            ) / reports.half_life_hours
+        ) as decay_weight
+    from touches
+    inner join reports
+        on touches.report = reports.report
+
+),
+
+decay_shares as (
+
+    select
+        *,
+        decay_weight / sum(decay_weight) over (
+            partition by report, goal, conversion_id
+        ) as decay_share
+    from decay_weights
+
+),
+
+exact_credits as (
+
+    select
+        decay_shares.*,
+        credit_models.credit_model,
+        cast(
+            case credit_models.credit_model
+                when 'first_touch'
+                    then
+                        case
+                            when decay_shares.touch_number = 1 then 1 else 0
+                        end
+                when 'last_touch'
+                    then
+                        case
+                            when
+                                decay_shares.touch_number
+                                = decay_shares.touch_count
+                                then 1
+                            else 0
+                        end
+                when 'linear'
+                    then
+                        cast(1 as {{ type_double() }})
+                        / decay_shares.touch_count
+                when 'position_based'
+                    then
+                        case
+                            when decay_shares.touch_count = 1 then 1
+                            when decay_shares.touch_count = 2 then 0.5
+                            when
+                                decay_shares.touch_number = 1
+                                or decay_shares.touch_number
+                                = decay_shares.touch_count
+                                then 0.4
+                            else
+                                cast(0.2 as {{ type_double() }})
+                                / (decay_shares.touch_count - 2)
+                        end
+                when 'time_decay' then decay_shares.decay_share
+            end
+            as {{ type_double() }}
+        ) as exact_credit
+    from decay_shares
+    cross join credit_models
+
+),
+
+-- Each share is kept to six decimals. Rounded one by one, a conversion's
+-- shares could add up to 0.999999 or 1.000001 (three linear touches are
+-- 0.333333 each), so every touch but the last is rounded and the last takes
+-- what is left: in decimal arithmetic the shares then add up to exactly 1,
+-- and the value credits to exactly the conversion's value. The last touch
+-- absorbs at most half a millionth per other touch.
+rounded_credits as (
+
+    select
+        *,
+        cast(exact_credit as numeric(28, 6)) as rounded_credit,
+        cast(
+            cast(exact_credit as numeric(28, 6)) * conversion_value
+            as numeric(28, 6)
+        ) as rounded_value_credit
+    from exact_credits
+
+),
+
+balanced_credits as (
+
+    select
+        *,
+        sum(
+            case when touch_number < touch_count then rounded_credit end
+        ) over (
+            partition by report, goal, conversion_id, credit_model
+        ) as credit_before_last,
+        sum(
+            case when touch_number < touch_count then rounded_value_credit end
+        ) over (
+            partition by report, goal, conversion_id, credit_model
+        ) as value_credit_before_last
+    from rounded_credits
+
+),
+
+final as (
+
+    select
+        report,
+        goal,
+        conversion_id,
+        credit_model,
+        cast(touch_number as {{ dbt.type_int() }}) as touch_number,
+        cast(touch_count as {{ dbt.type_int() }}) as touch_count,
+        report_hash,
+        person_id,
+        message_id,
+        campaign_id,
+        received_channel,
+        received_at,
+        converted_at,
+        hours_before_conversion,
+        cast(lookback_hours as {{ dbt.type_int() }}) as lookback_hours,
+        cast(half_life_hours as {{ dbt.type_int() }}) as half_life_hours,
+        cast(conversion_value as numeric(28, 6)) as conversion_value,
+        cast(
+            case
+                when touch_number < touch_count then rounded_credit
+                else 1 - coalesce(credit_before_last, 0)
+            end
+            as numeric(28, 6)
+        ) as credit,
+        cast(
+            case
+                when touch_number < touch_count then rounded_value_credit
+                else conversion_value - coalesce(value_credit_before_last, 0)
+            end
+            as numeric(28, 6)
+        ) as value_credit
+    from balanced_credits
+
+)
+
+select * from final
