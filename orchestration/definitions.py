@@ -6,6 +6,7 @@ import dagster as dg
 
 from orchestration.assets import landing_specs, raw_table_assets, report_config_tables
 from orchestration.dbt_assets import build_dbt_assets, campaign_report_project
+from orchestration.lift_assets import fct_campaign_lift
 from orchestration.resources import build_resources
 from orchestration.schedules import campaign_report_job, daily_schedule
 from orchestration.settings import RunSettings, schedule_timezone
@@ -19,6 +20,7 @@ def build_definitions(settings: RunSettings, execution_timezone: str) -> dg.Defi
             *raw_table_assets,
             report_config_tables,
             build_dbt_assets(),
+            fct_campaign_lift,
         ],
         jobs=[campaign_report_job],
         schedules=[daily_schedule(execution_timezone)],

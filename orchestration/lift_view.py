@@ -160,17 +160,21 @@ def credit_table(report: str, goal: str, rows: list[dict[str, Any]]) -> Table:
     return table
 
 
-def lift_tables(con: duckdb.DuckDBPyConnection, report: str | None = None) -> list[Table]:
+def lift_tables(
+    con: duckdb.DuckDBPyConnection, report: str | None = None
+) -> dict[tuple[str, str], Table]:
     """A lift table per report and goal with a holdout; none when the mart is absent."""
     if not _has_table(con, "fct_campaign_lift"):
-        return []
+        return {}
     groups = _by_report_and_goal(_rows(con, LIFT_SQL, report))
-    return [lift_table(name, goal, rows) for (name, goal), rows in groups.items()]
+    return {(name, goal): lift_table(name, goal, rows) for (name, goal), rows in groups.items()}
 
 
-def credit_tables(con: duckdb.DuckDBPyConnection, report: str | None = None) -> list[Table]:
+def credit_tables(
+    con: duckdb.DuckDBPyConnection, report: str | None = None
+) -> dict[tuple[str, str], Table]:
     """A shared-credit table per report and goal; none when the mart is absent."""
     if not _has_table(con, "fct_campaign_credit"):
-        return []
+        return {}
     groups = _by_report_and_goal(_rows(con, CREDIT_SQL, report))
-    return [credit_table(name, goal, rows) for (name, goal), rows in groups.items()]
+    return {(name, goal): credit_table(name, goal, rows) for (name, goal), rows in groups.items()}

@@ -11,6 +11,8 @@ from typing import Any
 import duckdb
 from rich.table import Table
 
+from orchestration.lift_view import credit_tables, lift_tables
+
 MISSING = "-"
 
 # The raw config tables keep the config file's order of reports and goals (rows are
@@ -80,6 +82,17 @@ class ReportTables:
 
     def all(self) -> list[Table]:
         return [self.reach, *self.comparisons, *self.side_by_side, *self.funnels]
+
+
+def _beside(
+    comparisons: dict[tuple[str, str], Table], *extras: dict[tuple[str, str], Table]
+) -> list[Table]:
+    """Each report and goal's comparison, followed by its lift and shared-credit tables."""
+    tables: list[Table] = []
+    for key, table in comparisons.items():
+        tables.append(table)
+        tables.extend(extra[key] for extra in extras if key in extra)
+    return tables
 
 
 def _count(value: int | None) -> str:
@@ -286,6 +299,8 @@ def report_tables(database: Path, report: str | None = None) -> ReportTables:
         try:
             performance = _rows(con, PERFORMANCE_SQL, report)
             funnel = _rows(con, FUNNEL_SQL, report)
+            lifts = lift_tables(con, report)
+            credits = credit_tables(con, report)
         except duckdb.CatalogException:
             raise ReportViewError(
                 f"{database}: has no marts.fct_campaign_performance or marts.fct_campaign_funnel;"
@@ -313,10 +328,14 @@ def report_tables(database: Path, report: str | None = None) -> ReportTables:
         rows_by_goal.setdefault(row["goal"], []).append(row)
     return ReportTables(
         reach=reach_table(performance),
-        comparisons=[
-            comparison_table(report_name, goal, rows)
-            for (report_name, goal), rows in _grouped(performance).items()
-        ],
+        comparisons=_beside(
+            {
+                key: comparison_table(key[0], key[1], rows)
+                for key, rows in _grouped(performance).items()
+            },
+            lifts,
+            credits,
+        ),
         side_by_side=[
             side_by_side_table(goal, rows_by_goal[goal], reports)
             for goal, reports in reports_by_goal.items()

@@ -51,7 +51,7 @@ def test_lift_table_shows_the_hillstrom_figures() -> None:
     con = duckdb.connect()
     con.execute(WAREHOUSE)
     write_lift_mart(con)
-    (table,) = lift_tables(con)
+    (table,) = lift_tables(con).values()
     text = _text([table])
     assert "Holdout lift: report hillstrom, goal purchase" in text
     # 267 / 21,307 = 1.25% and 122 / 21,306 = 0.57%; lift 0.6805 pp, interval
@@ -77,7 +77,7 @@ def test_a_goal_without_value_shows_no_incremental_value() -> None:
     con.execute(WAREHOUSE)
     con.execute("update staging.stg_report_goals set value_property = null")
     write_lift_mart(con)
-    (table,) = lift_tables(con)
+    (table,) = lift_tables(con).values()
     mens = next(line for line in _text([table]).splitlines() if "Mens E-Mail" in line)
     assert "16,402.71" not in mens
     assert mens.split("│")[-3].strip() == "-"
@@ -86,7 +86,7 @@ def test_a_goal_without_value_shows_no_incremental_value() -> None:
 def test_credit_table_lists_every_model() -> None:
     con = duckdb.connect()
     con.execute(WAREHOUSE)
-    text = _text(credit_tables(con))
+    text = _text(list(credit_tables(con).values()))
     mens = next(line for line in text.splitlines() if "Mens E-Mail" in line)
     assert mens.split() == [
         "│",
@@ -108,4 +108,4 @@ def test_credit_table_lists_every_model() -> None:
 
 def test_a_warehouse_without_the_marts_shows_no_tables() -> None:
     con = duckdb.connect()
-    assert lift_tables(con) == [] and credit_tables(con) == []
+    assert lift_tables(con) == {} and credit_tables(con) == {}
