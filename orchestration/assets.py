@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
-import duckdb
 
+from orchestration import postgres
 from orchestration.landing import CONTRACTS, RAW_SCHEMA, TableContract, load_table, raw_schema
 from orchestration.report_config import CONFIG_TABLE_COLUMNS, ReportConfig, config_tables
 from orchestration.resources import LandingResource, ReportConfigResource, WarehouseResource
+from orchestration.warehouse import Connection, is_duckdb, placeholders, transaction
 
 RAW_GROUP = "raw"
 LANDING_GROUP = "landing"
@@ -85,10 +86,18 @@ def _raw_table_asset(contract: TableContract) -> dg.AssetsDefinition:
 raw_table_assets = [_raw_table_asset(contract) for contract in CONTRACTS.values()]
 
 
-def write_report_tables(con: duckdb.DuckDBPyConnection, config: ReportConfig) -> dict[str, int]:
+def write_report_tables(con: Connection, config: ReportConfig) -> dict[str, int]:
     """Replace the raw.report_* tables with the flattened config, in one transaction."""
     tables = config_tables(config)
     counts: dict[str, int] = {}
+    if not is_duckdb(con):
+        with transaction(con) as cursor:
+            for table, columns in CONFIG_TABLE_COLUMNS.items():
+                relation = postgres.prepare_table(cursor, RAW_SCHEMA, table, columns)
+                rows = [[row[name] for name in columns] for row in tables[table]]
+                postgres.insert_rows(cursor, relation, rows)
+                counts[table] = len(rows)
+        return counts
     schema = raw_schema(con)
     con.execute("begin transaction")
     try:
@@ -98,9 +107,8 @@ def write_report_tables(con: duckdb.DuckDBPyConnection, config: ReportConfig) ->
             column_sql = ", ".join(f"{name} {type_}" for name, type_ in columns.items())
             con.execute(f"create or replace table {schema}.{table} ({column_sql})")
             if rows:
-                placeholders = ", ".join("?" for _ in columns)
                 con.executemany(
-                    f"insert into {schema}.{table} values ({placeholders})",
+                    f"insert into {schema}.{table} values ({placeholders(con, len(columns))})",
                     [[row[name] for name in columns] for row in rows],
                 )
             counts[table] = len(rows)

@@ -10,6 +10,7 @@ import contextlib
 import io
 import tempfile
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,9 +19,11 @@ from rich.console import Console
 
 from orchestration.landing import LandingError
 from orchestration.paths import DEFAULT_CONFIG, HILLSTROM_CONFIG
+from orchestration.postgres import PostgresError
+from orchestration.publish import published_path
 from orchestration.report_config import ConfigError
-from orchestration.report_view import ReportViewError, report_tables
-from orchestration.settings import RunSettings
+from orchestration.report_view import ReportViewError, read_report_tables, report_tables
+from orchestration.settings import BUSY_TIMEOUT_ENV, TARGET_ENV, RunSettings, SettingsError
 
 app = typer.Typer(
     help="Which CRM campaigns drove conversions: build the report and show it.",
@@ -51,6 +54,32 @@ DatabaseOption = Annotated[
         "--database",
         help="DuckDB file to build the report in (default: $CAMPAIGN_REPORT_DATABASE, "
         "else warehouse/campaign_report.duckdb in the repository).",
+        show_default=False,
+    ),
+]
+
+
+class TargetChoice(StrEnum):
+    duckdb = "duckdb"
+    postgres = "postgres"
+
+
+TargetOption = Annotated[
+    TargetChoice | None,
+    typer.Option(
+        "--target",
+        help=f"Warehouse to use: duckdb (the --database file) or postgres (the server the "
+        f"PG* variables name) (default: ${TARGET_ENV}, else duckdb).",
+        show_default=False,
+    ),
+]
+WaitOption = Annotated[
+    float | None,
+    typer.Option(
+        "--wait",
+        min=0,
+        help=f"Seconds to wait while another run is writing the warehouse before giving up "
+        f"(default: ${BUSY_TIMEOUT_ENV}, else 600).",
         show_default=False,
     ),
 ]
@@ -86,6 +115,18 @@ def _quiet(verbose: bool) -> Iterator[None]:
         yield
 
 
+def _settings(
+    target: TargetChoice | None = None, wait: float | None = None, **locations: Path | None
+) -> RunSettings:
+    """The environment's settings with the command's options on top."""
+    try:
+        return RunSettings.from_env().override(
+            target=target.value if target else None, busy_timeout=wait, **locations
+        )
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+
+
 def _build(settings: RunSettings, verbose: bool) -> None:
     # Imported here so that `--help` and `show` do not wait for Dagster to load.
     from orchestration.dbt_assets import ManifestMissingError
@@ -94,7 +135,7 @@ def _build(settings: RunSettings, verbose: bool) -> None:
     try:
         with _quiet(verbose):
             summary = run_pipeline(settings, log_level="INFO" if verbose else "CRITICAL")
-    except (ConfigError, LandingError, ManifestMissingError, PipelineError) as exc:
+    except (ConfigError, LandingError, ManifestMissingError, PipelineError, PostgresError) as exc:
         raise _fail(str(exc)) from None
 
     loaded = ", ".join(
@@ -104,21 +145,42 @@ def _build(settings: RunSettings, verbose: bool) -> None:
     )
     console.print(f"Loaded rows: {loaded}.")
     console.print(
-        f"Built {summary.materialized} assets in {settings.database}; "
+        f"Built {summary.materialized} assets in {settings.warehouse_label()}; "
         f"{summary.checks_passed} data tests passed"
         + (f", {len(summary.checks_warned)} warned" if summary.checks_warned else "")
         + "."
     )
+    if settings.target == "duckdb":
+        published = published_path(settings.database)
+        console.print(f"Published for analysts: {published} (duckdb -readonly {published})")
 
 
-def _show(database: Path, report: str | None) -> None:
+def _show(settings: RunSettings, report: str | None) -> None:
     try:
-        tables = report_tables(database, report)
-    except ReportViewError as exc:
+        if settings.target == "postgres":
+            from orchestration import postgres
+
+            con = postgres.connect(settings.postgres)
+            try:
+                tables = read_report_tables(con, settings.warehouse_label(), report)
+            finally:
+                con.close()
+        else:
+            # The published copy is the last build that passed, and reading it never
+            # holds up a run that is writing the warehouse file.
+            published = published_path(settings.database)
+            tables = report_tables(published if published.is_file() else settings.database, report)
+    except (ReportViewError, PostgresError) as exc:
         raise _fail(str(exc)) from None
     for table in tables.all():
         console.print()
         console.print(table)
+
+
+def _show_hint(settings: RunSettings) -> str:
+    if settings.target == "postgres":
+        return "campaign-report show --target postgres"
+    return f"campaign-report show --database {settings.database}"
 
 
 @app.command()
@@ -126,28 +188,34 @@ def run(
     landing: LandingOption = None,
     database: DatabaseOption = None,
     config: ConfigOption = None,
+    target: TargetOption = None,
+    wait: WaitOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Validate the config, load the landing files and build every mart."""
-    settings = RunSettings.from_env().override(database=database, landing=landing, config=config)
+    settings = _settings(target, wait, database=database, landing=landing, config=config)
     _build(settings, verbose)
-    console.print(f"Show it with: campaign-report show --database {settings.database}")
+    console.print(f"Show it with: {_show_hint(settings)}")
 
 
 @app.command()
 def show(
     database: DatabaseOption = None,
+    target: TargetOption = None,
     report: Annotated[str | None, typer.Option("--report", help="Show only this report.")] = None,
 ) -> None:
-    """Print the campaign comparison and the funnels of a built warehouse."""
-    settings = RunSettings.from_env().override(database=database)
-    _show(settings.database, report)
+    """Print the campaign comparison and the funnels of a built warehouse.
+
+    A DuckDB warehouse is read from its published copy when it has one.
+    """
+    _show(_settings(target, database=database), report)
 
 
 @app.command()
 def demo(
     database: DatabaseOption = None,
     landing: LandingOption = None,
+    target: TargetOption = None,
     persons: Annotated[
         int, typer.Option("--persons", min=1, help="How many people the sample data has.")
     ] = 20_000,
@@ -156,9 +224,7 @@ def demo(
     """Generate sample data, build the report with config/reports.yml and show it."""
     from orchestration.sample_data import generate_sample_data
 
-    settings = RunSettings.from_env().override(
-        database=database, landing=landing, config=DEFAULT_CONFIG
-    )
+    settings = _settings(target, database=database, landing=landing, config=DEFAULT_CONFIG)
     written = generate_sample_data(settings.landing, persons=persons)
     console.print(
         f"Wrote sample data for {persons:,} persons to {settings.landing}: "
@@ -166,7 +232,7 @@ def demo(
         f"{written.product_events:,} product events, {written.identities:,} identity links."
     )
     _build(settings, verbose)
-    _show(settings.database, None)
+    _show(settings, None)
 
 
 @example_app.command("hillstrom")
@@ -186,7 +252,7 @@ def hillstrom(
     from orchestration.hillstrom import write_hillstrom_landing
 
     with tempfile.TemporaryDirectory(prefix="campaign-report-hillstrom-") as scratch:
-        settings = RunSettings.from_env().override(
+        settings = _settings(
             database=database,
             landing=landing or Path(scratch) / "landing",
             config=HILLSTROM_CONFIG,
@@ -198,7 +264,7 @@ def hillstrom(
             f"{written.product_events:,} product events."
         )
         _build(settings, verbose)
-    _show(settings.database, None)
+    _show(settings, None)
 
 
 def main() -> None:

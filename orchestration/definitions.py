@@ -6,21 +6,32 @@ import dagster as dg
 
 from orchestration.assets import landing_specs, raw_table_assets, report_config_tables
 from orchestration.dbt_assets import build_dbt_assets, campaign_report_project
-from orchestration.lift_assets import fct_campaign_lift
+from orchestration.lift_assets import LIFT_KEY, fct_campaign_lift
+from orchestration.publish_assets import build_publish_asset
 from orchestration.resources import build_resources
 from orchestration.schedules import campaign_report_job, daily_schedule
 from orchestration.settings import RunSettings, schedule_timezone
 
 
 def build_definitions(settings: RunSettings, execution_timezone: str) -> dg.Definitions:
-    """Every asset, the job, the schedule and the resources for one set of run settings."""
+    """Every asset, the job, the schedule and the resources for one set of run settings.
+
+    On PostgreSQL analysts read the marts schema itself, so only a DuckDB warehouse
+    gets the published copy.
+    """
+    dbt_assets = build_dbt_assets()
+    published = []
+    if settings.target == "duckdb":
+        marts = [key for key in dbt_assets.keys if key.path[0] == "marts"]
+        published.append(build_publish_asset([*marts, LIFT_KEY]))
     return dg.Definitions(
         assets=[
             *landing_specs,
             *raw_table_assets,
             report_config_tables,
-            build_dbt_assets(),
+            dbt_assets,
             fct_campaign_lift,
+            *published,
         ],
         jobs=[campaign_report_job],
         schedules=[daily_schedule(execution_timezone)],

@@ -37,8 +37,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import duckdb
 from scipy.stats import norm
+
+from orchestration import postgres
+from orchestration.warehouse import (
+    Connection,
+    fetch,
+    is_duckdb,
+    placeholders,
+    quote_literal,
+    transaction,
+)
 
 CONFIDENCE = 0.95
 # The usual rule of thumb for the normal approximation to a binomial proportion.
@@ -240,19 +249,22 @@ def lift_row(counts: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def write_lift_mart(con: duckdb.DuckDBPyConnection, counts_relation: str = COUNTS_RELATION) -> int:
+def write_lift_mart(
+    con: Connection, counts_relation: str = COUNTS_RELATION, *, grant_to: str | None = None
+) -> int:
     """Replace ``marts.fct_campaign_lift`` with the lift of every row of the counts model.
 
     The table is dropped, recreated and filled in one transaction, so a reader sees either
-    the previous mart or the new one, never a half-written one. Returns the rows written.
+    the previous mart or the new one, never a half-written one. On PostgreSQL the new table
+    is granted to ``grant_to``, as dbt grants the marts it builds. Returns the rows written.
     """
-    cursor = con.execute(
+    names, found = fetch(
+        con,
         f"select {', '.join(COUNT_COLUMNS)} from {counts_relation} "
-        "order by report, campaign_id, goal"
+        "order by report, campaign_id, goal",
     )
-    names = [column[0] for column in cursor.description]
     rows = []
-    for values in cursor.fetchall():
+    for values in found:
         counts = dict(zip(names, values, strict=True))
         try:
             rows.append(lift_row(counts))
@@ -260,26 +272,20 @@ def write_lift_mart(con: duckdb.DuckDBPyConnection, counts_relation: str = COUNT
             where = ", ".join(f"{key} {counts[key]!r}" for key in ("report", "campaign_id", "goal"))
             raise ValueError(f"{counts_relation}, row of {where}: {exc}") from None
     mart = f"{MART_SCHEMA}.{MART_TABLE}"
-    con.execute("begin transaction")
-    try:
-        con.execute(f"create schema if not exists {MART_SCHEMA}")
-        con.execute(f"drop table if exists {mart}")
-        con.execute(f"create table {mart} ({_column_definitions(MART_COLUMNS)})")
+    with transaction(con) as cursor:
+        cursor.execute(f"create schema if not exists {MART_SCHEMA}")
+        cursor.execute(f"drop table if exists {mart}")
+        cursor.execute(f"create table {mart} ({_column_definitions(MART_COLUMNS)})")
         for name, _, description in MART_COLUMNS:
-            con.execute(f"comment on column {mart}.{name} is {_quoted(description)}")
+            cursor.execute(f"comment on column {mart}.{name} is {quote_literal(description)}")
         if rows:
-            placeholders = ", ".join("?" for _ in MART_COLUMNS)
-            con.executemany(f"insert into {mart} values ({placeholders})", rows)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+            cursor.executemany(
+                f"insert into {mart} values ({placeholders(con, len(MART_COLUMNS))})", rows
+            )
+        if grant_to is not None and not is_duckdb(con):
+            postgres.grant_select(cursor, mart, grant_to)
     return len(rows)
 
 
 def _column_definitions(columns: Sequence[tuple[str, str, str]]) -> str:
     return ", ".join(f"{name} {data_type}" for name, data_type, _ in columns)
-
-
-def _quoted(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

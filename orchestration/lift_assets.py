@@ -8,9 +8,9 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 import dagster as dg
-import duckdb
 
 from orchestration.lift import MART_SCHEMA, MART_TABLE, write_lift_mart
+from orchestration.warehouse import Connection
 
 # dagster-dbt's default key for a model is its configured schema, then its name, and
 # dbt_project.yml gives every intermediate model the schema `intermediate`. A translator
@@ -20,16 +20,19 @@ LIFT_KEY = dg.AssetKey([MART_SCHEMA, MART_TABLE])
 
 
 class Warehouse(Protocol):
-    """What the asset needs of the `warehouse` resource: a connection to the DuckDB file."""
+    """What the asset needs of the `warehouse` resource (orchestration/resources.py)."""
 
-    def connect(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]: ...
+    @property
+    def mart_grantee(self) -> str | None: ...
+
+    def connect(self) -> AbstractContextManager[Connection]: ...
 
 
 @dg.asset(
     key=LIFT_KEY,
     deps=[LIFT_COUNTS_KEY],
     group_name=MART_SCHEMA,
-    kinds={"python", "duckdb"},
+    kinds={"python"},
     required_resource_keys={"warehouse"},
     description=(
         "One row per report, campaign with a holdout and goal: conversion rates of "
@@ -40,6 +43,6 @@ class Warehouse(Protocol):
 def fct_campaign_lift(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     warehouse: Warehouse = context.resources.warehouse
     with warehouse.connect() as con:
-        rows = write_lift_mart(con)
+        rows = write_lift_mart(con, grant_to=warehouse.mart_grantee)
     context.log.info(f"{MART_SCHEMA}.{MART_TABLE}: wrote {rows} rows")
     return dg.MaterializeResult(metadata={"dagster/row_count": rows})

@@ -9,8 +9,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import duckdb
 from rich.table import Table
+
+from orchestration.warehouse import Connection, fetch, placeholders, qualified_schema
 
 MISSING = "-"
 CREDIT_MODELS = ("first_touch", "last_touch", "linear", "position_based", "time_decay")
@@ -26,7 +27,7 @@ select
 from {marts}.fct_campaign_lift as l
 left join {marts}.dim_campaigns as c on l.campaign_id = c.campaign_id
 left join {staging}.stg_report_goals as g on l.report = g.report and l.goal = g.goal
-where ? is null or l.report = ?
+where {p} is null or l.report = {p}
 order by l.report, l.goal, c.first_sent_at nulls last, l.campaign_id
 """
 
@@ -36,33 +37,29 @@ select
     cc.credit_model, cc.credited_conversions
 from {marts}.fct_campaign_credit as cc
 left join {marts}.dim_campaigns as c on cc.campaign_id = c.campaign_id
-where ? is null or cc.report = ?
+where {p} is null or cc.report = {p}
 order by cc.report, cc.goal, c.first_sent_at nulls last, cc.campaign_id
 """
 
 
-def _schema(con: duckdb.DuckDBPyConnection, name: str) -> str:
-    # Qualified with the file's catalog: in a file called marts.duckdb a bare marts.x would
-    # be ambiguous between the catalog and the schema.
-    found = con.execute("select current_database()").fetchone()
-    catalog = str(found[0]) if found else ""
-    return '"' + catalog.replace('"', '""') + '".' + name
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    found = con.execute(
+def _has_table(con: Connection, table: str) -> bool:
+    _, found = fetch(
+        con,
         "select count(*) from information_schema.tables "
-        "where table_schema = 'marts' and table_name = ?",
+        f"where table_schema = 'marts' and table_name = {placeholders(con, 1)}",
         [table],
-    ).fetchone()
-    return bool(found and found[0])
+    )
+    return bool(found[0][0])
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, report: str | None) -> list[dict[str, Any]]:
-    query = sql.format(marts=_schema(con, "marts"), staging=_schema(con, "staging"))
-    cursor = con.execute(query, [report, report])
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+def _rows(con: Connection, sql: str, report: str | None) -> list[dict[str, Any]]:
+    query = sql.format(
+        marts=qualified_schema(con, "marts"),
+        staging=qualified_schema(con, "staging"),
+        p=placeholders(con, 1),
+    )
+    names, rows = fetch(con, query, [report, report])
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def _by_report_and_goal(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -160,9 +157,7 @@ def credit_table(report: str, goal: str, rows: list[dict[str, Any]]) -> Table:
     return table
 
 
-def lift_tables(
-    con: duckdb.DuckDBPyConnection, report: str | None = None
-) -> dict[tuple[str, str], Table]:
+def lift_tables(con: Connection, report: str | None = None) -> dict[tuple[str, str], Table]:
     """A lift table per report and goal with a holdout; none when the mart is absent."""
     if not _has_table(con, "fct_campaign_lift"):
         return {}
@@ -170,9 +165,7 @@ def lift_tables(
     return {(name, goal): lift_table(name, goal, rows) for (name, goal), rows in groups.items()}
 
 
-def credit_tables(
-    con: duckdb.DuckDBPyConnection, report: str | None = None
-) -> dict[tuple[str, str], Table]:
+def credit_tables(con: Connection, report: str | None = None) -> dict[tuple[str, str], Table]:
     """A shared-credit table per report and goal; none when the mart is absent."""
     if not _has_table(con, "fct_campaign_credit"):
         return {}

@@ -15,7 +15,9 @@ import dagster as dg
 from orchestration.definitions import build_definitions
 from orchestration.landing import check_landing
 from orchestration.paths import ensure_profiles
+from orchestration.postgres import check_ready
 from orchestration.report_config import load_config
+from orchestration.run_lock import duckdb_busy_reason
 from orchestration.schedules import JOB_NAME
 from orchestration.settings import DEFAULT_SCHEDULE_TIMEZONE, RunSettings
 
@@ -72,13 +74,25 @@ def _dbt_reason(message: str, failed_checks: list[str]) -> str:
     return f"dbt build failed: {parsed.strip() or message}{where}"
 
 
-def _failure_reason(result: dg.ExecuteInProcessResult) -> str:
+def _failure_reason(result: dg.ExecuteInProcessResult, settings: RunSettings) -> str:
     for event in result.all_events:
+        error = None
         if event.is_step_failure and event.step_failure_data is not None:
-            message = _innermost_message(event.step_failure_data.error)
-            if event.step_key and "dbt" in event.step_key:
-                return _dbt_reason(message, _failed_checks(result))
-            return message
+            error = event.step_failure_data.error
+        elif event.is_resource_init_failure and event.engine_event_data is not None:
+            # The warehouse resource takes the run lock as it starts.
+            error = event.engine_event_data.error
+        if error is None:
+            continue
+        message = _innermost_message(error)
+        # DuckDB's lock error, met by dbt or by a step, means another process has the
+        # file open: the person needs to hear that, not an IO error.
+        busy = duckdb_busy_reason(settings.database, ANSI_ESCAPE.sub("", message))
+        if busy is not None and settings.target == "duckdb":
+            return busy
+        if event.step_key and "dbt" in event.step_key:
+            return _dbt_reason(message, _failed_checks(result))
+        return message
     return "the run did not succeed and reported no failed step"
 
 
@@ -114,12 +128,15 @@ def _summarise(result: dg.ExecuteInProcessResult) -> RunSummary:
 def run_pipeline(settings: RunSettings, *, log_level: str = "CRITICAL") -> RunSummary:
     """Validate the inputs, then execute campaign_report_job in-process on a throwaway instance.
 
-    Raises ConfigError, LandingError or ManifestMissingError before anything is
-    written when the inputs are unusable, and PipelineError when a step fails.
+    Raises ConfigError, LandingError, ManifestMissingError or PostgresError before
+    anything is written when the inputs or the warehouse are unusable, and
+    PipelineError when a step fails, saying so when the warehouse was busy.
     """
     load_config(settings.config)
     check_landing(settings.landing)
     ensure_profiles()
+    if settings.target == "postgres":
+        check_ready(settings.postgres, settings.analyst_role)
     definitions = build_definitions(settings, DEFAULT_SCHEDULE_TIMEZONE)
     job = definitions.resolve_job_def(JOB_NAME)
     with dg.DagsterInstance.ephemeral() as instance:
@@ -129,5 +146,5 @@ def run_pipeline(settings: RunSettings, *, log_level: str = "CRITICAL") -> RunSu
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
     if not result.success:
-        raise PipelineError(_failure_reason(result))
+        raise PipelineError(_failure_reason(result, settings))
     return _summarise(result)

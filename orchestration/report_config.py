@@ -333,7 +333,7 @@ CONFIG_TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "property": "varchar",
         "op": "varchar",
         "value_text": "varchar",
-        "value_number": "double",
+        "value_number": "double precision",
     },
     "report_goal_steps": {
         "report": "varchar",

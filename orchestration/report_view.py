@@ -9,21 +9,26 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import psycopg2.errors
 from rich.table import Table
 
 from orchestration.lift_view import credit_tables, lift_tables
+from orchestration.warehouse import Connection, fetch, is_duckdb, placeholders, qualified_schema
 
 MISSING = "-"
 
 # The raw config tables keep the config file's order of reports and goals (rows are
 # inserted in that order), so the tables come out in the order a person wrote them.
+# {row_order} is the physical row order: DuckDB's rowid, PostgreSQL's ctid, which follows
+# the insert order in a table that is only ever emptied and filled again.
 CONFIG_ORDER_SQL = """
 report_order as (
-    select report, row_number() over (order by rowid) as report_position
+    select report, row_number() over (order by {row_order}) as report_position
     from {raw}.report_definitions
 ),
 goal_order as (
-    select report, goal, value_property, row_number() over (order by rowid) as goal_position
+    select report, goal, value_property,
+        row_number() over (order by {row_order}) as goal_position
     from {raw}.report_goals
 )
 """
@@ -44,7 +49,7 @@ select
 from {marts}.fct_campaign_performance as p
 left join report_order on p.report = report_order.report
 left join goal_order on p.report = goal_order.report and p.goal = goal_order.goal
-where ? is null or p.report = ?
+where {p} is null or p.report = {p}
 order by
     report_position nulls last, p.report, goal_position nulls last, p.goal,
     p.first_sent_at nulls last, p.campaign_id
@@ -61,7 +66,7 @@ from {marts}.fct_campaign_funnel as f
 left join {marts}.dim_campaigns as c on f.campaign_id = c.campaign_id
 left join report_order on f.report = report_order.report
 left join goal_order on f.report = goal_order.report and f.goal = goal_order.goal
-where ? is null or f.report = ?
+where {p} is null or f.report = {p}
 order by
     report_position nulls last, f.report, goal_position nulls last, f.goal,
     c.first_sent_at nulls last, f.campaign_id, f.step_index
@@ -115,18 +120,15 @@ def _money(value: Decimal | float | None) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
 
 
-def _schema(con: duckdb.DuckDBPyConnection, name: str) -> str:
-    # Qualified with the file's catalog: in a file called marts.duckdb a bare
-    # marts.x would be ambiguous between the catalog and the schema.
-    (catalog,) = con.execute("select current_database()").fetchone()
-    return '"' + catalog.replace('"', '""') + '".' + name
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, report: str | None) -> list[dict[str, Any]]:
-    query = sql.format(marts=_schema(con, "marts"), raw=_schema(con, "raw"))
-    cursor = con.execute(query, [report, report])
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+def _rows(con: Connection, sql: str, report: str | None) -> list[dict[str, Any]]:
+    query = sql.format(
+        marts=qualified_schema(con, "marts"),
+        raw=qualified_schema(con, "raw"),
+        row_order="rowid" if is_duckdb(con) else "ctid",
+        p=placeholders(con, 1),
+    )
+    names, rows = fetch(con, query, [report, report])
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def _grouped(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -285,7 +287,7 @@ def funnel_table(
 
 
 def report_tables(database: Path, report: str | None = None) -> ReportTables:
-    """Read the marts of a built warehouse, read-only, into one table per report and goal."""
+    """Read the marts of a built DuckDB warehouse, read-only, into one table per report and goal."""
     if not database.is_file():
         raise ReportViewError(
             f"{database}: database not found; build it first with `campaign-report run`"
@@ -296,27 +298,33 @@ def report_tables(database: Path, report: str | None = None) -> ReportTables:
         reason = " ".join(str(exc).split())
         raise ReportViewError(f"{database}: cannot be opened: {reason}") from None
     try:
-        try:
-            performance = _rows(con, PERFORMANCE_SQL, report)
-            funnel = _rows(con, FUNNEL_SQL, report)
-            lifts = lift_tables(con, report)
-            credits = credit_tables(con, report)
-        except duckdb.CatalogException:
-            raise ReportViewError(
-                f"{database}: has no marts.fct_campaign_performance or marts.fct_campaign_funnel;"
-                " build it first with `campaign-report run`"
-            ) from None
-        if report is not None and not performance:
-            marts = _schema(con, "marts")
-            (known,) = con.execute(
-                "select string_agg(distinct report, ', ' order by report) "
-                f"from {marts}.fct_campaign_performance"
-            ).fetchone()
-            raise ReportViewError(
-                f"{database}: no report named {report!r}; reports there: {known or 'none'}"
-            )
+        return read_report_tables(con, str(database), report)
     finally:
         con.close()
+
+
+def read_report_tables(con: Connection, where: str, report: str | None = None) -> ReportTables:
+    """One table per report and goal from the marts behind ``con``; ``where`` names it in errors."""
+    try:
+        performance = _rows(con, PERFORMANCE_SQL, report)
+        funnel = _rows(con, FUNNEL_SQL, report)
+        lifts = lift_tables(con, report)
+        credits = credit_tables(con, report)
+    except (duckdb.CatalogException, psycopg2.errors.UndefinedTable):
+        raise ReportViewError(
+            f"{where}: has no marts.fct_campaign_performance or marts.fct_campaign_funnel;"
+            " build it first with `campaign-report run`"
+        ) from None
+    if report is not None and not performance:
+        _, found = fetch(
+            con,
+            "select string_agg(distinct report, ', ' order by report) "
+            f"from {qualified_schema(con, 'marts')}.fct_campaign_performance",
+        )
+        known = found[0][0]
+        raise ReportViewError(
+            f"{where}: no report named {report!r}; reports there: {known or 'none'}"
+        )
 
     names = {row["campaign_id"]: row["campaign_name"] for row in performance}
     reports_by_goal: dict[str, list[str]] = {}

@@ -1,14 +1,19 @@
-"""Shared fixtures: the dbt manifest the definitions read, and the hand-built landing fixture."""
+"""Shared fixtures: the dbt manifest, the hand-built landing fixture, a PostgreSQL server."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from orchestration import postgres
 from orchestration.paths import (
     DBT_PROJECT_DIR,
     MANIFEST_PATH,
@@ -16,7 +21,7 @@ from orchestration.paths import (
     dbt_executable,
     ensure_profiles,
 )
-from orchestration.settings import DATABASE_ENV, RunSettings
+from orchestration.settings import DATABASE_ENV, PostgresSettings, RunSettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_LANDING = FIXTURES / "landing"
@@ -65,3 +70,89 @@ def settings(tmp_path: Path, landing: Path, dbt_manifest: Path) -> RunSettings:
         landing=landing,
         config=FIXTURE_CONFIG,
     )
+
+
+# .ci/run sets this: there a missing PostgreSQL server is a broken machine, not a reason
+# to skip the tests that need one.
+REQUIRE_POSTGRES_ENV = "CAMPAIGN_REPORT_REQUIRE_POSTGRES"
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A reachable PostgreSQL server and a superuser of it, from the PG* variables."""
+
+    settings: PostgresSettings
+
+    def admin(self, dbname: str = "postgres") -> Any:
+        con = postgres.connect(replace(self.settings, dbname=dbname))
+        con.autocommit = True
+        return con
+
+
+@dataclass(frozen=True)
+class AnalystRole:
+    name: str
+    password: str
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get(REQUIRE_POSTGRES_ENV) == "1":
+        pytest.fail(f"{REQUIRE_POSTGRES_ENV}=1 but {reason}", pytrace=False)
+    pytest.skip(f"{reason}; set PGHOST, PGPORT, PGUSER and PGPASSWORD to a superuser to run it")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> PostgresServer:
+    """The server the PG* variables name; skips, or fails in CI, when there is none."""
+    server = PostgresServer(PostgresSettings.from_env())
+    try:
+        con = server.admin()
+    except postgres.PostgresError as exc:
+        _unavailable(f"no PostgreSQL server is reachable: {exc}")
+    try:
+        with con.cursor() as cursor:
+            cursor.execute("select rolsuper from pg_roles where rolname = current_user")
+            (is_superuser,) = cursor.fetchone()
+    finally:
+        con.close()
+    if not is_superuser:
+        _unavailable(f"{server.settings.user} is not a superuser, so it cannot create test roles")
+    return server
+
+
+@pytest.fixture(scope="session")
+def analyst_role(postgres_server: PostgresServer) -> Iterator[AnalystRole]:
+    """A login role of this test session's own, to be granted the marts like `analyst`."""
+    role = AnalystRole(f"cr_analyst_{secrets.token_hex(4)}", secrets.token_hex(16))
+    con = postgres_server.admin()
+    try:
+        with con.cursor() as cursor:
+            cursor.execute(f"create role {role.name} login password %s", [role.password])
+        yield role
+    finally:
+        with con.cursor() as cursor:
+            # The databases it was granted on are dropped first, by their own fixtures.
+            cursor.execute(f"drop role if exists {role.name}")
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def postgres_database(postgres_server: PostgresServer) -> Iterator[PostgresSettings]:
+    """A new, empty database for one test module, dropped afterwards.
+
+    C collation sorts text by code point, as DuckDB does, so ties broken by an id fall
+    the same way on both warehouses.
+    """
+    name = f"campaign_report_test_{secrets.token_hex(4)}"
+    con = postgres_server.admin()
+    try:
+        with con.cursor() as cursor:
+            cursor.execute(
+                f"create database {name} template template0 encoding 'UTF8' "
+                "lc_collate 'C' lc_ctype 'C'"
+            )
+        yield replace(postgres_server.settings, dbname=name)
+    finally:
+        with con.cursor() as cursor:
+            cursor.execute(f"drop database if exists {name} with (force)")
+        con.close()

@@ -38,6 +38,7 @@ import duckdb
 import pytest
 
 from orchestration.pipeline import run_pipeline
+from orchestration.publish import published_path
 from orchestration.settings import RunSettings
 
 CONFIG = """
@@ -289,16 +290,16 @@ def test_daily_rows_add_up_to_the_campaign_totals(warehouse: Warehouse) -> None:
     ) == [(date.fromisoformat("2026-11-02"),)]
 
 
-def test_the_documented_sql_client_opens_the_warehouse(warehouse: Warehouse) -> None:
-    # The README tells analysts to use the duckdb CLI installed in .venv; it
-    # must read the storage version that the pipeline's duckdb wrote.
+def test_the_documented_sql_client_opens_the_published_copy(warehouse: Warehouse) -> None:
+    # The README tells analysts to open the published copy with the duckdb CLI installed
+    # in .venv; it must read the storage version that the pipeline's duckdb wrote.
     client = Path(sys.executable).with_name("duckdb")
     shown = subprocess.run(
         [
             str(client),
             "-readonly",
             "-csv",
-            str(warehouse.path),
+            str(published_path(warehouse.path)),
             "-c",
             "select campaign_id, indirect_converters from marts.fct_campaign_performance "
             "where report = 'last' and campaign_id in ('c_email', 'c_push') order by 1",

@@ -9,6 +9,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from orchestration.cli import app
+from orchestration.publish import published_path
 from orchestration.report_view import report_tables
 from orchestration.settings import RunSettings
 
@@ -69,9 +70,10 @@ def test_run_then_show_succeeds(settings: RunSettings) -> None:
     assert "│ March newsletter │ 0 (0.0%) │ 0 │ - │ 1 (25.0%) │ 1 │ - │ 1 │" in lines
     assert "│ Spring sale push │ 4 │ 3 (75.0%) │ - │ 1 (33.3%) │ 1 (100.0%) │" in lines
 
+    # show reads the copy the run published for analysts, and names it.
     unknown = _invoke("show", "--database", str(settings.database), "--report", "weekly")
     assert _single_error_line(unknown) == (
-        f"{settings.database}: no report named 'weekly'; reports there: main, short"
+        f"{published_path(settings.database)}: no report named 'weekly'; reports there: main, short"
     )
 
 

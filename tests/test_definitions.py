@@ -10,12 +10,19 @@ import pytest
 from orchestration.dbt_assets import ManifestMissingError, build_dbt_assets
 from orchestration.definitions import defs
 from orchestration.paths import DEFAULT_CONFIG, DEFAULT_DATABASE, DEFAULT_LANDING
+from orchestration.publish_assets import PUBLISHED_KEY
+from orchestration.resources import warehouse_resource
 from orchestration.settings import (
+    ANALYST_ROLE_ENV,
+    BUSY_TIMEOUT_ENV,
     CONFIG_ENV,
     DATABASE_ENV,
     LANDING_ENV,
     SCHEDULE_TIMEZONE_ENV,
+    TARGET_ENV,
+    PostgresSettings,
     RunSettings,
+    SettingsError,
     schedule_timezone,
 )
 
@@ -27,6 +34,7 @@ CONFIG_TABLES = ("report_definitions", "report_goals", "report_goal_conditions")
 def loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dbt_manifest: Path) -> dg.Definitions:
     monkeypatch.setenv(DATABASE_ENV, str(tmp_path / "never-created.duckdb"))
     monkeypatch.delenv(SCHEDULE_TIMEZONE_ENV, raising=False)
+    monkeypatch.delenv(TARGET_ENV, raising=False)
     return defs()
 
 
@@ -150,3 +158,75 @@ def test_settings_default_to_the_repository_and_follow_the_environment(tmp_path:
     )
     # A relative path is fixed to the working directory now, because dbt runs elsewhere.
     assert RunSettings.from_env({DATABASE_ENV: "w.duckdb"}).database == Path.cwd() / "w.duckdb"
+
+
+def test_settings_read_the_postgres_target_from_the_environment(tmp_path: Path) -> None:
+    environment = {
+        DATABASE_ENV: str(tmp_path / "w.duckdb"),
+        TARGET_ENV: "postgres",
+        "PGHOST": "db.example.com",
+        "PGPORT": "6543",
+        "PGUSER": "builder",
+        "PGPASSWORD": "never kept",
+        "PGDATABASE": "crm",
+        ANALYST_ROLE_ENV: "bi_reader",
+        BUSY_TIMEOUT_ENV: "30",
+    }
+    settings = RunSettings.from_env(environment)
+    assert settings == RunSettings(
+        database=tmp_path / "w.duckdb",
+        landing=DEFAULT_LANDING,
+        config=DEFAULT_CONFIG,
+        target="postgres",
+        postgres=PostgresSettings(host="db.example.com", port=6543, user="builder", dbname="crm"),
+        analyst_role="bi_reader",
+        busy_timeout=30.0,
+    )
+    assert settings.warehouse_label() == "PostgreSQL database crm on db.example.com:6543 as builder"
+    # What dbt is started with: the password stays in the environment it already has.
+    assert warehouse_resource(settings).dbt_variables() == {
+        TARGET_ENV: "postgres",
+        DATABASE_ENV: str(tmp_path / "w.duckdb"),
+        ANALYST_ROLE_ENV: "bi_reader",
+        "PGHOST": "db.example.com",
+        "PGPORT": "6543",
+        "PGUSER": "builder",
+        "PGDATABASE": "crm",
+        "PGTZ": "UTC",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (TARGET_ENV, "snowflake", "CAMPAIGN_REPORT_TARGET: expected duckdb or postgres, got "),
+        ("PGPORT", "54x2", "PGPORT: expected a TCP port number, got "),
+        (
+            ANALYST_ROLE_ENV,
+            "Analysts",
+            "CAMPAIGN_REPORT_ANALYST_ROLE: expected a PostgreSQL role name of lower-case "
+            "letters, digits and underscores, got ",
+        ),
+        (BUSY_TIMEOUT_ENV, "-5", "CAMPAIGN_REPORT_BUSY_TIMEOUT: expected a number of seconds, "),
+    ],
+)
+def test_bad_warehouse_settings_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        RunSettings.from_env({name: value})
+    assert str(raised.value).startswith(message)
+    assert str(raised.value).endswith(f"got {value!r}")
+
+
+def test_the_published_copy_comes_after_every_mart_on_duckdb_only(
+    loaded: dg.Definitions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    graph = loaded.resolve_asset_graph()
+    marts = {key for key in graph.get_all_asset_keys() if key.path[0] == "marts"}
+    assert dg.AssetKey(["marts", "fct_campaign_lift"]) in marts
+    assert len(marts) == 8
+    assert graph.get(PUBLISHED_KEY).parent_keys == marts
+
+    monkeypatch.setenv(TARGET_ENV, "postgres")
+    on_postgres = defs().resolve_asset_graph()
+    assert PUBLISHED_KEY not in on_postgres.get_all_asset_keys()
+    assert on_postgres.get(dg.AssetKey(["marts", "fct_campaign_lift"])) is not None

@@ -219,6 +219,7 @@ def test_bad_counts_leave_the_previous_mart_in_place() -> None:
 
 class _Warehouse(dg.ConfigurableResource):
     database: str
+    mart_grantee: str | None = None
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:

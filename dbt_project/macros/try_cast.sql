@@ -12,3 +12,33 @@
 {% macro default__try_cast(expression, data_type) -%}
     try_cast({{ expression }} as {{ data_type }})
 {%- endmacro %}
+
+{#
+    PostgreSQL has no try_cast, so each type the models need has a helper
+    function that returns NULL on a data error (macros/postgres_functions.sql
+    creates them before every run). A numeric's precision and scale are
+    checked in the helper, because a cast to numeric(p, s) would fail on a
+    value too large for it instead of giving NULL.
+#}
+{% macro postgres__try_cast(expression, data_type) -%}
+    {%- set type_name = data_type | lower | replace(' ', '') -%}
+    {%- if type_name in ('timestamptz', 'timestampwithtimezone') -%}
+        udf.try_cast_timestamptz({{ expression }})
+    {%- elif type_name in ('timestamp', 'timestampwithouttimezone') -%}
+        udf.try_cast_timestamp({{ expression }})
+    {%- elif type_name in ('doubleprecision', 'double', 'float8') -%}
+        udf.try_cast_double({{ expression }})
+    {%- elif type_name.startswith('numeric(') or type_name.startswith('decimal(') -%}
+        {%- set precision, scale = type_name.split('(')[1].rstrip(')').split(',') -%}
+        cast(
+            udf.try_cast_numeric({{ expression }}, {{ precision }}, {{ scale }})
+            as {{ data_type }}
+        )
+    {%- else -%}
+        {{ exceptions.raise_compiler_error(
+            "try_cast has no PostgreSQL helper for type '" ~ data_type
+            ~ "'; add one to macros/postgres_functions.sql and to "
+            ~ "postgres__try_cast in macros/try_cast.sql"
+        ) }}
+    {%- endif -%}
+{%- endmacro %}
