@@ -12,6 +12,7 @@ import dagster as dg
 
 from orchestration import postgres
 from orchestration.landing import CONTRACTS, RAW_SCHEMA, TableContract, load_table, raw_schema
+from orchestration.landing_postgres import load_table_into_postgres
 from orchestration.report_config import CONFIG_TABLE_COLUMNS, ReportConfig, config_tables
 from orchestration.resources import LandingResource, ReportConfigResource, WarehouseResource
 from orchestration.warehouse import Connection, is_duckdb, placeholders, transaction
@@ -60,8 +61,9 @@ def _raw_table_asset(contract: TableContract) -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
         landing: LandingResource,
     ) -> dg.MaterializeResult:
+        load = load_table_into_postgres if warehouse.is_postgres else load_table
         with warehouse.connect() as con:
-            result = load_table(con, landing.path, contract)
+            result = load(con, landing.path, contract)
         for relative_path in result.skipped_files:
             context.log.warning(f"{relative_path}: skipped, not a CSV, Parquet or JSON-lines file")
         for relative_path, columns in result.ignored_columns.items():

@@ -5,22 +5,16 @@ mix of CSV (with a header row), Parquet and JSON-lines files, in nested folders
 too. Every file is read with DuckDB's own readers, its contract columns are kept
 as text exactly as the file has them, and all files of a table replace that table
 in one transaction, so a failed load leaves the previous table untouched and
-loading the same files twice gives the same table. On PostgreSQL the files are
-still read by an in-process DuckDB, and the rows are copied into the server.
+loading the same files twice gives the same table.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import psycopg2
-
-from orchestration import postgres
-from orchestration.warehouse import Connection, is_duckdb, transaction
 
 RAW_SCHEMA = "raw"
 SOURCE_COLUMNS = ("_source_file", "_source_row")
@@ -259,54 +253,20 @@ def _file_select(
     return _FileSelect(relative_path, sql, ignored)
 
 
-def raw_columns(contract: TableContract) -> dict[str, str]:
-    """The raw table's columns and types: the contract's as text, then where each row came from."""
-    return {column: "varchar" for column in contract.columns} | {
-        "_source_file": "varchar",
-        "_source_row": "bigint",
-    }
-
-
 def _empty_table_sql(target: str, contract: TableContract) -> str:
-    columns = [f"{name} {type_}" for name, type_ in raw_columns(contract).items()]
+    columns = [f"{column} varchar" for column in contract.columns]
+    columns += ["_source_file varchar", "_source_row bigint"]
     return f"create or replace table {target} ({', '.join(columns)})"
 
 
-def _union_sql(selects: Sequence[_FileSelect], contract: TableContract) -> str:
-    union = " union all by name ".join(select.sql for select in selects)
-    # By name, then in the contract's order, whatever order each file had.
-    return f"select {', '.join((*contract.columns, *SOURCE_COLUMNS))} from ({union})"
-
-
-def _result(
-    landing_dir: Path,
-    contract: TableContract,
-    rows: int,
-    selects: Sequence[_FileSelect],
-    skipped: Sequence[Path],
+def load_table(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, contract: TableContract
 ) -> LoadResult:
-    return LoadResult(
-        table=contract.name,
-        rows=rows,
-        files=tuple(select.relative_path for select in selects),
-        ignored_columns={
-            select.relative_path: select.ignored_columns
-            for select in selects
-            if select.ignored_columns
-        },
-        skipped_files=tuple(path.relative_to(landing_dir).as_posix() for path in skipped),
-    )
-
-
-def load_table(con: Connection, landing_dir: Path, contract: TableContract) -> LoadResult:
     """Replace raw.<table> with every row of the table's landing files.
 
     Every file is checked before anything is written, so a file with a missing
-    required column stops the load with the previous table still in place. The
-    files are always read by DuckDB; on PostgreSQL the rows then go in with COPY.
+    required column stops the load with the previous table still in place.
     """
-    if not is_duckdb(con):
-        return _load_into_postgres(con, landing_dir, contract)
     files, skipped = data_files(landing_dir, contract)
     selects: Sequence[_FileSelect] = [
         _file_select(con, landing_dir, path, contract) for path in files
@@ -314,7 +274,8 @@ def load_table(con: Connection, landing_dir: Path, contract: TableContract) -> L
     schema = raw_schema(con)
     target = f"{schema}.{contract.name}"
     if selects:
-        statement = f"create or replace table {target} as {_union_sql(selects, contract)}"
+        union = " union all by name ".join(select.sql for select in selects)
+        statement = f"create or replace table {target} as {union}"
     else:
         statement = _empty_table_sql(target, contract)
 
@@ -330,37 +291,15 @@ def load_table(con: Connection, landing_dir: Path, contract: TableContract) -> L
             f"{table_folder(landing_dir, contract)}: loading {contract.qualified_name} "
             f"failed: {_one_line(exc)}"
         ) from None
-    return _result(landing_dir, contract, int(rows), selects, skipped)
 
-
-def _load_into_postgres(
-    pg_con: Connection, landing_dir: Path, contract: TableContract
-) -> LoadResult:
-    files, skipped = data_files(landing_dir, contract)
-    failed = f"{table_folder(landing_dir, contract)}: loading {contract.qualified_name} failed"
-    with tempfile.TemporaryDirectory(prefix="campaign-report-load-") as scratch:
-        csv_path = Path(scratch) / f"{contract.name}.csv"
-        with duckdb.connect() as reader:
-            reader.execute("set TimeZone = 'UTC'")
-            selects = [_file_select(reader, landing_dir, path, contract) for path in files]
-            if selects:
-                # Every value quoted and NULL a bare empty field: PostgreSQL's COPY
-                # reads a bare empty field as NULL and a quoted one as empty text.
-                try:
-                    reader.execute(
-                        f"copy ({_union_sql(selects, contract)}) to {_literal(str(csv_path))} "
-                        "(format csv, header false, force_quote *)"
-                    )
-                except duckdb.Error as exc:
-                    raise LandingError(f"{failed}: {_one_line(exc)}") from None
-            else:
-                csv_path.write_bytes(b"")
-        columns = raw_columns(contract)
-        try:
-            with transaction(pg_con) as cursor, csv_path.open("rb") as csv_file:
-                relation = postgres.prepare_table(cursor, RAW_SCHEMA, contract.name, columns)
-                postgres.copy_csv(cursor, relation, list(columns), csv_file)
-                rows = postgres.count_rows(cursor, relation)
-        except psycopg2.Error as exc:
-            raise LandingError(f"{failed}: {_one_line(exc)}") from None
-    return _result(landing_dir, contract, rows, selects, skipped)
+    return LoadResult(
+        table=contract.name,
+        rows=int(rows),
+        files=tuple(select.relative_path for select in selects),
+        ignored_columns={
+            select.relative_path: select.ignored_columns
+            for select in selects
+            if select.ignored_columns
+        },
+        skipped_files=tuple(path.relative_to(landing_dir).as_posix() for path in skipped),
+    )

@@ -12,6 +12,7 @@ import pytest
 
 from orchestration import postgres
 from orchestration.landing import CONTRACTS, load_table
+from orchestration.landing_postgres import load_table_into_postgres
 from orchestration.settings import PostgresSettings
 
 CAMPAIGNS = CONTRACTS["campaigns"]
@@ -91,7 +92,7 @@ def test_postgres_gets_the_raw_rows_duckdb_gets(tmp_path: Path, pg: Any) -> None
     duck = duckdb.connect()
     duck.execute("set TimeZone = 'UTC'")
     duck_result = load_table(duck, landing, MESSAGE_EVENTS)
-    pg_result = load_table(pg, landing, MESSAGE_EVENTS)
+    pg_result = load_table_into_postgres(pg, landing, MESSAGE_EVENTS)
 
     assert pg_result == duck_result
     assert pg_result.rows == 6
@@ -111,21 +112,21 @@ def test_postgres_gets_the_raw_rows_duckdb_gets(tmp_path: Path, pg: Any) -> None
 def test_a_reload_replaces_the_rows_and_keeps_the_views_on_them(tmp_path: Path, pg: Any) -> None:
     header = "campaign_id,campaign_name,channel\n"
     first = _write(tmp_path / "campaigns" / "campaigns.csv", header + "c1,One,push\n")
-    assert load_table(pg, tmp_path, CAMPAIGNS).rows == 1
+    assert load_table_into_postgres(pg, tmp_path, CAMPAIGNS).rows == 1
     with pg.cursor() as cursor:
         # dbt's staging view on the table; PostgreSQL would refuse to drop the table under it.
         cursor.execute("create view raw.campaign_names as select campaign_name from raw.campaigns")
     pg.commit()
 
     first.write_text(header + "c1,Uno,push\nc2,Dos,sms\n", encoding="utf-8")
-    assert load_table(pg, tmp_path, CAMPAIGNS).rows == 2
+    assert load_table_into_postgres(pg, tmp_path, CAMPAIGNS).rows == 2
     assert _pg_rows(pg, "select * from raw.campaign_names order by 1") == [("Dos",), ("Uno",)]
 
     # A table whose columns are not the contract's any more is rebuilt, with its views.
     with pg.cursor() as cursor:
         cursor.execute("alter table raw.campaigns drop column message_type cascade")
     pg.commit()
-    assert load_table(pg, tmp_path, CAMPAIGNS).rows == 2
+    assert load_table_into_postgres(pg, tmp_path, CAMPAIGNS).rows == 2
     assert _pg_rows(
         pg,
         "select column_name, data_type from information_schema.columns "
