@@ -54,6 +54,15 @@ DatabaseOption = Annotated[
         show_default=False,
     ),
 ]
+ShownDatabaseOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--database",
+        help="Built DuckDB file to read the report from (default: $CAMPAIGN_REPORT_DATABASE, "
+        "else warehouse/campaign_report.duckdb in the repository).",
+        show_default=False,
+    ),
+]
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
@@ -136,7 +145,7 @@ def run(
 
 @app.command()
 def show(
-    database: DatabaseOption = None,
+    database: ShownDatabaseOption = None,
     report: Annotated[str | None, typer.Option("--report", help="Show only this report.")] = None,
 ) -> None:
     """Print the campaign comparison and the funnels of a built warehouse."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from orchestration.dbt_assets import ManifestMissingError, build_dbt_assets
+from orchestration.dbt_assets import ManifestMissingError, build_dbt_assets, prune_run_targets
 from orchestration.definitions import defs
 from orchestration.paths import DEFAULT_CONFIG, DEFAULT_DATABASE, DEFAULT_LANDING
 from orchestration.settings import (
@@ -74,6 +75,7 @@ def test_lineage_runs_from_landing_folders_through_raw_to_the_marts(
         "landing/identities",
         "landing/message_events",
         "landing/product_events",
+        "landing/report_config",
         "raw/campaigns",
         "raw/identities",
         "raw/message_events",
@@ -150,3 +152,21 @@ def test_settings_default_to_the_repository_and_follow_the_environment(tmp_path:
     )
     # A relative path is fixed to the working directory now, because dbt runs elsewhere.
     assert RunSettings.from_env({DATABASE_ENV: "w.duckdb"}).database == Path.cwd() / "w.duckdb"
+
+
+def test_old_dbt_run_folders_are_pruned(tmp_path: Path) -> None:
+    for age in range(7):
+        folder = tmp_path / f"campaign_report_dbt-run{age}"
+        folder.mkdir()
+        os.utime(folder, (1_000_000 + age, 1_000_000 + age))
+    (tmp_path / "manifest.json").write_text("{}")
+    deleted = prune_run_targets(tmp_path, keep=5)
+    # The two oldest go; other files in target/ are not touched.
+    assert sorted(path.name for path in deleted) == [
+        "campaign_report_dbt-run0",
+        "campaign_report_dbt-run1",
+    ]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        *(f"campaign_report_dbt-run{age}" for age in range(2, 7)),
+        "manifest.json",
+    ]
