@@ -10,7 +10,7 @@ export DBT_PROFILES_DIR := $(CURDIR)
 # dbt's parse and the linter open the warehouse file, so point them at a scratch one.
 SCRATCH_DB := $(CURDIR)/warehouse/scratch.duckdb
 
-.PHONY: setup demo test lint unit ui clean
+.PHONY: setup demo test lint ui clean
 
 $(INSTALLED): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,7 +41,7 @@ test: lint
 	$(BIN)/pytest
 
 ui: setup
-	mkdir -p .dagster && cp -n dagster.yaml .dagster/dagster.yaml
+	mkdir -p .dagster && cp dagster.yaml .dagster/dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev -w workspace.yaml
 
 clean:

@@ -43,6 +43,20 @@ landing_specs = [
     )
     for contract in CONTRACTS.values()
 ]
+# The report configuration is an input like the landing files: editing it
+# changes every mart, so the lineage shows it upstream of the report tables.
+REPORT_CONFIG_KEY = landing_key("report_config")
+landing_specs.append(
+    dg.AssetSpec(
+        key=REPORT_CONFIG_KEY,
+        group_name=LANDING_GROUP,
+        kinds={"yaml"},
+        description=(
+            "The report configuration file ($CAMPAIGN_REPORT_CONFIG, by default "
+            "config/reports.yml): goals, windows, credit and targets of every report."
+        ),
+    )
+)
 
 
 def _raw_table_asset(contract: TableContract) -> dg.AssetsDefinition:
@@ -129,6 +143,7 @@ def write_report_tables(con: Connection, config: ReportConfig) -> dict[str, int]
             key=raw_key(table),
             kinds={"duckdb"},
             description=f"The report configuration file flattened into {table}.",
+            deps=[REPORT_CONFIG_KEY],
         )
         for table in CONFIG_TABLE_COLUMNS
     ],

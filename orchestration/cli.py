@@ -57,6 +57,15 @@ DatabaseOption = Annotated[
         show_default=False,
     ),
 ]
+ShownDatabaseOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--database",
+        help="Built DuckDB file; the report is read from its published copy (default: "
+        "$CAMPAIGN_REPORT_DATABASE, else warehouse/campaign_report.duckdb in the repository).",
+        show_default=False,
+    ),
+]
 
 
 class TargetChoice(StrEnum):
@@ -200,7 +209,7 @@ def run(
 
 @app.command()
 def show(
-    database: DatabaseOption = None,
+    database: ShownDatabaseOption = None,
     target: TargetOption = None,
     report: Annotated[str | None, typer.Option("--report", help="Show only this report.")] = None,
 ) -> None:

@@ -1,5 +1,6 @@
 """The dbt project as Dagster assets: every model and seed an asset, every test a check."""
 
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,24 @@ from orchestration.resources import WarehouseResource
 # The dbt unit tests check the rules on hand-made rows, not the warehouse's
 # data; they run in the test suite (tests/test_dbt_unit.py), not every night.
 BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
+
+
+# dagster-dbt gives every run a target folder of its own (manifest, compiled SQL,
+# run results, several MB); the newest few are kept for looking into a failure.
+KEPT_RUN_TARGETS = 5
+DBT_ASSETS_NAME = "campaign_report_dbt"
+
+
+def prune_run_targets(target_dir: Path, keep: int = KEPT_RUN_TARGETS) -> list[Path]:
+    """Delete all but the newest `keep` per-run target folders; return what was deleted."""
+    runs = sorted(
+        (path for path in target_dir.glob(f"{DBT_ASSETS_NAME}-*") if path.is_dir()),
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
+    for stale in runs[keep:]:
+        shutil.rmtree(stale, ignore_errors=True)
+    return runs[keep:]
 
 
 class ManifestMissingError(FileNotFoundError):
@@ -46,7 +65,7 @@ def build_dbt_assets(manifest_path: Path = MANIFEST_PATH) -> dg.AssetsDefinition
     @dbt_assets(
         manifest=manifest_path,
         project=campaign_report_project(),
-        name="campaign_report_dbt",
+        name=DBT_ASSETS_NAME,
         dagster_dbt_translator=CampaignReportTranslator(),
     )
     def campaign_report_dbt(
@@ -57,6 +76,9 @@ def build_dbt_assets(manifest_path: Path = MANIFEST_PATH) -> dg.AssetsDefinition
         # `build` runs each model's tests right after it, so a failed test stops
         # the models that depend on it and shows as a failed asset check.
         ensure_profiles()
+        pruned = prune_run_targets(DBT_PROJECT_DIR / "target")
+        if pruned:
+            context.log.info(f"Deleted {len(pruned)} old dbt run folders from dbt_project/target")
         with warehouse.dbt_environment():
             yield from dbt.cli(BUILD_ARGS, context=context).stream()
 

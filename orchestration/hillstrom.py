@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from orchestration.landing import CONTRACTS
+
 DEFAULT_CSV_ZIP = Path(__file__).resolve().parents[1] / "examples" / "hillstrom.csv.zip"
 DEFAULT_SEND_AT = datetime(2008, 3, 3, 9, 0, tzinfo=UTC)  # a Monday morning
 WINDOW = timedelta(days=14)
@@ -39,25 +41,8 @@ TABLES = ("campaigns", "message_events", "product_events", "identities")
 # be a plain decimal number that JSON accepts.
 SPEND_PATTERN = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]+)?$")
 
-MESSAGE_EVENT_COLUMNS = (
-    "event_id",
-    "campaign_id",
-    "message_id",
-    "user_id",
-    "device_id",
-    "channel",
-    "event_type",
-    "occurred_at",
-    "properties",
-)
-PRODUCT_EVENT_COLUMNS = (
-    "event_id",
-    "event_key",
-    "user_id",
-    "device_id",
-    "occurred_at",
-    "properties",
-)
+MESSAGE_EVENT_COLUMNS = CONTRACTS["message_events"].columns
+PRODUCT_EVENT_COLUMNS = CONTRACTS["product_events"].columns
 
 
 Row = tuple[str | None, ...]

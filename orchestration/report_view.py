@@ -140,7 +140,11 @@ def _grouped(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list[dict[
 
 def reach_table(rows: list[dict[str, Any]]) -> Table:
     """How far each campaign's messages got; the same under every report and goal."""
-    table = Table(title="Reach: persons per campaign", title_justify="left")
+    table = Table(
+        title="Reach: persons per campaign",
+        title_justify="left",
+        caption="Received is a share of recipients; opened and clicked, of received.",
+    )
     table.add_column("ID")
     table.add_column("Campaign", overflow="fold")
     table.add_column("Channel")

@@ -36,28 +36,14 @@ from typing import Any, TextIO
 
 import duckdb
 
-TABLES = ("campaigns", "message_events", "product_events", "identities")
-CAMPAIGN_COLUMNS = ("campaign_id", "campaign_name", "channel", "message_type", "created_at")
-MESSAGE_EVENT_COLUMNS = (
-    "event_id",
-    "campaign_id",
-    "message_id",
-    "user_id",
-    "device_id",
-    "channel",
-    "event_type",
-    "occurred_at",
-    "properties",
-)
-PRODUCT_EVENT_COLUMNS = (
-    "event_id",
-    "event_key",
-    "user_id",
-    "device_id",
-    "occurred_at",
-    "properties",
-)
-IDENTITY_COLUMNS = ("device_id", "user_id", "linked_at")
+from orchestration.landing import CONTRACTS
+
+# The generator writes exactly the landing contract the loader reads.
+TABLES = tuple(CONTRACTS)
+CAMPAIGN_COLUMNS = CONTRACTS["campaigns"].columns
+MESSAGE_EVENT_COLUMNS = CONTRACTS["message_events"].columns
+PRODUCT_EVENT_COLUMNS = CONTRACTS["product_events"].columns
+IDENTITY_COLUMNS = CONTRACTS["identities"].columns
 
 # People per part file. A part is also the unit held in memory while it is generated.
 PERSONS_PER_FILE = 10_000

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from orchestration.dbt_assets import ManifestMissingError, build_dbt_assets
+from orchestration.dbt_assets import ManifestMissingError, build_dbt_assets, prune_run_targets
 from orchestration.definitions import defs
 from orchestration.paths import DEFAULT_CONFIG, DEFAULT_DATABASE, DEFAULT_LANDING
 from orchestration.publish_assets import PUBLISHED_KEY
@@ -82,6 +83,7 @@ def test_lineage_runs_from_landing_folders_through_raw_to_the_marts(
         "landing/identities",
         "landing/message_events",
         "landing/product_events",
+        "landing/report_config",
         "raw/campaigns",
         "raw/identities",
         "raw/message_events",
@@ -230,3 +232,21 @@ def test_the_published_copy_comes_after_every_mart_on_duckdb_only(
     on_postgres = defs().resolve_asset_graph()
     assert PUBLISHED_KEY not in on_postgres.get_all_asset_keys()
     assert on_postgres.get(dg.AssetKey(["marts", "fct_campaign_lift"])) is not None
+
+
+def test_old_dbt_run_folders_are_pruned(tmp_path: Path) -> None:
+    for age in range(7):
+        folder = tmp_path / f"campaign_report_dbt-run{age}"
+        folder.mkdir()
+        os.utime(folder, (1_000_000 + age, 1_000_000 + age))
+    (tmp_path / "manifest.json").write_text("{}")
+    deleted = prune_run_targets(tmp_path, keep=5)
+    # The two oldest go; other files in target/ are not touched.
+    assert sorted(path.name for path in deleted) == [
+        "campaign_report_dbt-run0",
+        "campaign_report_dbt-run1",
+    ]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        *(f"campaign_report_dbt-run{age}" for age in range(2, 7)),
+        "manifest.json",
+    ]
