@@ -32,6 +32,7 @@ import yaml
 from orchestration import postgres
 from orchestration.paths import DEFAULT_CONFIG
 from orchestration.pipeline import run_pipeline
+from orchestration.publish import published_path
 from orchestration.sample_data import generate_sample_data
 from orchestration.settings import ANALYST_ROLE_ENV, PostgresSettings, RunSettings
 
@@ -412,3 +413,51 @@ def test_a_second_postgres_run_says_the_warehouse_is_busy(
         "); waited 1s. Run again once it has finished, or wait longer with --wait or "
         "CAMPAIGN_REPORT_BUSY_TIMEOUT"
     ), line
+
+
+def _readme_queries() -> str:
+    """The SQL block of the README's "Querying the marts", as an analyst would paste it."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Querying the marts", 1)[1]
+    return section.split("```sql\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_queries_give_the_same_answers_in_both_clients(
+    built: Built, analyst_role: AnalystRole
+) -> None:
+    queries = _readme_queries()
+    assert queries.count(";") == 2
+    client = Path(sys.executable).with_name("duckdb")
+    # An empty field for NULL, as psql writes it (the duckdb CLI writes NULL by default).
+    options = ["-readonly", "-csv", "-nullvalue", ""]
+    duck = subprocess.run(
+        [str(client), *options, str(published_path(built.duckdb_file))],
+        input=queries,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    psql = subprocess.run(
+        ["psql", "-X", "--csv", "-v", "ON_ERROR_STOP=1", "-f", "-"],
+        input=queries,
+        env={
+            **os.environ,
+            "PGHOST": built.postgres.host,
+            "PGPORT": str(built.postgres.port),
+            "PGDATABASE": built.postgres.dbname,
+            "PGUSER": analyst_role.name,
+            "PGPASSWORD": analyst_role.password,
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert duck.returncode == 0, duck.stderr
+    assert psql.returncode == 0, psql.stderr
+    # psql separates the two results with a blank line; both hold a header and rows.
+    duck_lines = duck.stdout.splitlines()
+    psql_lines = [line for line in psql.stdout.splitlines() if line]
+    assert duck_lines[0].startswith("campaign_name,channel,recipients,")
+    assert "step_index,step,persons,rate_from_previous,drop_off" in duck_lines
+    assert len(duck_lines) > 10
+    assert psql_lines == duck_lines
