@@ -11,7 +11,8 @@ from typing import Any
 
 from rich.table import Table
 
-from orchestration.warehouse import Connection, fetch, placeholders, qualified_schema
+from orchestration.mart_rows import by_report_and_goal, mart_rows
+from orchestration.warehouse import Connection, fetch, placeholders
 
 MISSING = "-"
 CREDIT_MODELS = ("first_touch", "last_touch", "linear", "position_based", "time_decay")
@@ -50,23 +51,6 @@ def _has_table(con: Connection, table: str) -> bool:
         [table],
     )
     return bool(found[0][0])
-
-
-def _rows(con: Connection, sql: str, report: str | None) -> list[dict[str, Any]]:
-    query = sql.format(
-        marts=qualified_schema(con, "marts"),
-        staging=qualified_schema(con, "staging"),
-        p=placeholders(con, 1),
-    )
-    names, rows = fetch(con, query, [report, report])
-    return [dict(zip(names, row, strict=True)) for row in rows]
-
-
-def _by_report_and_goal(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault((row["report"], row["goal"]), []).append(row)
-    return groups
 
 
 def _group(converters: int, persons: int, rate: float | None) -> str:
@@ -161,7 +145,7 @@ def lift_tables(con: Connection, report: str | None = None) -> dict[tuple[str, s
     """A lift table per report and goal with a holdout; none when the mart is absent."""
     if not _has_table(con, "fct_campaign_lift"):
         return {}
-    groups = _by_report_and_goal(_rows(con, LIFT_SQL, report))
+    groups = by_report_and_goal(mart_rows(con, LIFT_SQL, report))
     return {(name, goal): lift_table(name, goal, rows) for (name, goal), rows in groups.items()}
 
 
@@ -169,5 +153,5 @@ def credit_tables(con: Connection, report: str | None = None) -> dict[tuple[str,
     """A shared-credit table per report and goal; none when the mart is absent."""
     if not _has_table(con, "fct_campaign_credit"):
         return {}
-    groups = _by_report_and_goal(_rows(con, CREDIT_SQL, report))
+    groups = by_report_and_goal(mart_rows(con, CREDIT_SQL, report))
     return {(name, goal): credit_table(name, goal, rows) for (name, goal), rows in groups.items()}

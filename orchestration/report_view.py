@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +12,8 @@ import psycopg2.errors
 from rich.table import Table
 
 from orchestration.lift_view import credit_tables, lift_tables
-from orchestration.warehouse import Connection, fetch, is_duckdb, placeholders, qualified_schema
+from orchestration.mart_rows import by_report_and_goal, mart_rows
+from orchestration.warehouse import Connection, fetch, qualified_schema
 
 MISSING = "-"
 
@@ -118,24 +118,6 @@ def _money(value: Decimal | float | None) -> str:
     if value is None:
         return MISSING
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
-
-
-def _rows(con: Connection, sql: str, report: str | None) -> list[dict[str, Any]]:
-    query = sql.format(
-        marts=qualified_schema(con, "marts"),
-        raw=qualified_schema(con, "raw"),
-        row_order="rowid" if is_duckdb(con) else "ctid",
-        p=placeholders(con, 1),
-    )
-    names, rows = fetch(con, query, [report, report])
-    return [dict(zip(names, row, strict=True)) for row in rows]
-
-
-def _grouped(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault((row["report"], row["goal"]), []).append(row)
-    return groups
 
 
 def reach_table(rows: list[dict[str, Any]]) -> Table:
@@ -310,8 +292,8 @@ def report_tables(database: Path, report: str | None = None) -> ReportTables:
 def read_report_tables(con: Connection, where: str, report: str | None = None) -> ReportTables:
     """One table per report and goal from the marts behind ``con``; ``where`` names it in errors."""
     try:
-        performance = _rows(con, PERFORMANCE_SQL, report)
-        funnel = _rows(con, FUNNEL_SQL, report)
+        performance = mart_rows(con, PERFORMANCE_SQL, report)
+        funnel = mart_rows(con, FUNNEL_SQL, report)
         lifts = lift_tables(con, report)
         credits = credit_tables(con, report)
     except (duckdb.CatalogException, psycopg2.errors.UndefinedTable):
@@ -343,7 +325,7 @@ def read_report_tables(con: Connection, where: str, report: str | None = None) -
         comparisons=_beside(
             {
                 key: comparison_table(key[0], key[1], rows)
-                for key, rows in _grouped(performance).items()
+                for key, rows in by_report_and_goal(performance).items()
             },
             lifts,
             credits,
@@ -355,6 +337,6 @@ def read_report_tables(con: Connection, where: str, report: str | None = None) -
         ],
         funnels=[
             funnel_table(report_name, goal, rows, names)
-            for (report_name, goal), rows in _grouped(funnel).items()
+            for (report_name, goal), rows in by_report_and_goal(funnel).items()
         ],
     )
