@@ -33,8 +33,8 @@ demo: setup
 	$(BIN)/campaign-report demo
 
 lint: setup
-	$(BIN)/ruff check orchestration tests scripts
-	$(BIN)/ruff format --check orchestration tests scripts
+	$(BIN)/ruff check orchestration tests
+	$(BIN)/ruff format --check orchestration tests
 	CAMPAIGN_REPORT_DATABASE=$(SCRATCH_DB) $(BIN)/sqlfluff lint dbt_project
 
 test: lint

@@ -156,6 +156,9 @@ def test_config_tables_are_written_with_their_types(tmp_path: Path) -> None:
         assert types == [
             ("report_channel_windows", "direct_window_hours", "INTEGER"),
             ("report_channel_windows", "indirect_window_hours", "INTEGER"),
+            # half_life_hours and lookback_hours arrived with shared credit.
+            ("report_definitions", "half_life_hours", "INTEGER"),
+            ("report_definitions", "lookback_hours", "INTEGER"),
             ("report_definitions", "sent_from_date", "DATE"),
             ("report_definitions", "sent_to_date", "DATE"),
             ("report_definitions", "window_hours", "INTEGER"),
