@@ -18,6 +18,7 @@ from rich.console import Console
 
 from orchestration.landing import LandingError
 from orchestration.paths import DEFAULT_CONFIG, HILLSTROM_CONFIG
+from orchestration.personal_data import PiiSaltError, demo_pii_salt
 from orchestration.report_config import ConfigError
 from orchestration.report_view import ReportViewError, report_tables
 from orchestration.settings import RunSettings
@@ -94,7 +95,7 @@ def _build(settings: RunSettings, verbose: bool) -> None:
     try:
         with _quiet(verbose):
             summary = run_pipeline(settings, log_level="INFO" if verbose else "CRITICAL")
-    except (ConfigError, LandingError, ManifestMissingError, PipelineError) as exc:
+    except (ConfigError, LandingError, ManifestMissingError, PiiSaltError, PipelineError) as exc:
         raise _fail(str(exc)) from None
 
     loaded = ", ".join(
@@ -103,12 +104,29 @@ def _build(settings: RunSettings, verbose: bool) -> None:
         if table.startswith("raw/") and not table.startswith("raw/report_")
     )
     console.print(f"Loaded rows: {loaded}.")
+    console.print(_quarantine_line(summary.quarantined))
     console.print(
         f"Built {summary.materialized} assets in {settings.database}; "
         f"{summary.checks_passed} data tests passed"
         + (f", {len(summary.checks_warned)} warned" if summary.checks_warned else "")
         + "."
     )
+    if summary.checks_warned:
+        console.print(f"Warnings for a person to look at: {', '.join(summary.checks_warned)}.")
+
+
+def _quarantine_line(quarantined: dict[str, dict[str, int]]) -> str:
+    """One sentence on the rows set aside, per table and reason, or that there were none."""
+    tables = [
+        f"{table} {sum(reasons.values()):,} ("
+        + ", ".join(f"{reason} {count:,}" for reason, count in reasons.items())
+        + ")"
+        for table, reasons in sorted(quarantined.items())
+        if reasons
+    ]
+    if not tables:
+        return "Quarantined rows: none."
+    return f"Quarantined rows: {'; '.join(tables)}; see the schema quarantine."
 
 
 def _show(database: Path, report: str | None) -> None:
@@ -165,7 +183,8 @@ def demo(
         f"{written.campaigns:,} campaigns, {written.message_events:,} message events, "
         f"{written.product_events:,} product events, {written.identities:,} identity links."
     )
-    _build(settings, verbose)
+    with demo_pii_salt():
+        _build(settings, verbose)
     _show(settings.database, None)
 
 
@@ -197,7 +216,8 @@ def hillstrom(
             f"{written.message_events:,} message events, "
             f"{written.product_events:,} product events."
         )
-        _build(settings, verbose)
+        with demo_pii_salt():
+            _build(settings, verbose)
     _show(settings.database, None)
 
 

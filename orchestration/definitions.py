@@ -7,6 +7,7 @@ import dagster as dg
 from orchestration.assets import landing_specs, raw_table_assets, report_config_tables
 from orchestration.dbt_assets import build_dbt_assets, campaign_report_project
 from orchestration.lift_assets import fct_campaign_lift
+from orchestration.quarantine import nothing_lost_checks
 from orchestration.resources import build_resources
 from orchestration.schedules import campaign_report_job, daily_schedule
 from orchestration.settings import RunSettings, schedule_timezone
@@ -22,6 +23,7 @@ def build_definitions(settings: RunSettings, execution_timezone: str) -> dg.Defi
             build_dbt_assets(),
             fct_campaign_lift,
         ],
+        asset_checks=nothing_lost_checks,
         jobs=[campaign_report_job],
         schedules=[daily_schedule(execution_timezone)],
         resources=build_resources(settings, campaign_report_project()),
