@@ -19,6 +19,7 @@ from rich.console import Console
 
 from orchestration.landing import LandingError
 from orchestration.paths import DEFAULT_CONFIG, HILLSTROM_CONFIG
+from orchestration.personal_data import PiiSaltError, demo_pii_salt
 from orchestration.postgres import PostgresError
 from orchestration.publish import published_path
 from orchestration.report_config import ConfigError
@@ -144,7 +145,14 @@ def _build(settings: RunSettings, verbose: bool) -> None:
     try:
         with _quiet(verbose):
             summary = run_pipeline(settings, log_level="INFO" if verbose else "CRITICAL")
-    except (ConfigError, LandingError, ManifestMissingError, PipelineError, PostgresError) as exc:
+    except (
+        ConfigError,
+        LandingError,
+        ManifestMissingError,
+        PiiSaltError,
+        PipelineError,
+        PostgresError,
+    ) as exc:
         raise _fail(str(exc)) from None
 
     loaded = ", ".join(
@@ -153,6 +161,7 @@ def _build(settings: RunSettings, verbose: bool) -> None:
         if table.startswith("raw/") and not table.startswith("raw/report_")
     )
     console.print(f"Loaded rows: {loaded}.")
+    console.print(_quarantine_line(summary.quarantined))
     console.print(
         f"Built {summary.materialized} assets in {settings.warehouse_label()}; "
         f"{summary.checks_passed} data tests passed"
@@ -162,6 +171,22 @@ def _build(settings: RunSettings, verbose: bool) -> None:
     if settings.target == "duckdb":
         published = published_path(settings.database)
         console.print(f"Published for analysts: {published} (duckdb -readonly {published})")
+    if summary.checks_warned:
+        console.print(f"Warnings for a person to look at: {', '.join(summary.checks_warned)}.")
+
+
+def _quarantine_line(quarantined: dict[str, dict[str, int]]) -> str:
+    """One sentence on the rows set aside, per table and reason, or that there were none."""
+    tables = [
+        f"{table} {sum(reasons.values()):,} ("
+        + ", ".join(f"{reason} {count:,}" for reason, count in reasons.items())
+        + ")"
+        for table, reasons in sorted(quarantined.items())
+        if reasons
+    ]
+    if not tables:
+        return "Quarantined rows: none."
+    return f"Quarantined rows: {'; '.join(tables)}; see the schema quarantine."
 
 
 def _show(settings: RunSettings, report: str | None) -> None:
@@ -240,7 +265,8 @@ def demo(
         f"{written.campaigns:,} campaigns, {written.message_events:,} message events, "
         f"{written.product_events:,} product events, {written.identities:,} identity links."
     )
-    _build(settings, verbose)
+    with demo_pii_salt():
+        _build(settings, verbose)
     _show(settings, None)
 
 
@@ -272,7 +298,8 @@ def hillstrom(
             f"{written.message_events:,} message events, "
             f"{written.product_events:,} product events."
         )
-        _build(settings, verbose)
+        with demo_pii_salt():
+            _build(settings, verbose)
     _show(settings, None)
 
 

@@ -1,7 +1,7 @@
 """The dbt project as Dagster assets: every model and seed an asset, every test a check."""
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +9,13 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.paths import DBT_PROJECT_DIR, MANIFEST_PATH, PROFILES_DIR, ensure_profiles
+from orchestration.personal_data import require_pii_salt
+from orchestration.quarantine import (
+    QUARANTINE_TABLES,
+    quarantine_key,
+    quarantine_metadata,
+    reason_counts,
+)
 from orchestration.resources import WarehouseResource
 
 # The dbt unit tests check the rules on hand-made rows, not the warehouse's
@@ -75,11 +82,48 @@ def build_dbt_assets(manifest_path: Path = MANIFEST_PATH) -> dg.AssetsDefinition
     ):
         # `build` runs each model's tests right after it, so a failed test stops
         # the models that depend on it and shows as a failed asset check.
+        require_pii_salt()
         ensure_profiles()
         pruned = prune_run_targets(DBT_PROJECT_DIR / "target")
         if pruned:
             context.log.info(f"Deleted {len(pruned)} old dbt run folders from dbt_project/target")
         with warehouse.dbt_environment():
-            yield from dbt.cli(BUILD_ARGS, context=context).stream()
+            invocation = dbt.cli(BUILD_ARGS, context=context, raise_on_error=False)
+            yield from _with_quarantine_counts(context, warehouse, invocation.stream())
+            error = invocation.get_error()
+        if error is not None:
+            raise error
 
     return campaign_report_dbt
+
+
+def _with_quarantine_counts(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    events: Iterator[Any],
+) -> Iterator[Any]:
+    """Pass dbt's events on, adding the rows per reason to the quarantine tables' outputs.
+
+    DuckDB lets one process write to a file at a time and dbt holds it while it builds, so
+    those outputs wait until dbt has finished and the tables can be counted.
+    """
+    quarantine_keys = {quarantine_key(table): table for table in QUARANTINE_TABLES}
+    held: list[tuple[str, dg.Output]] = []
+    for event in events:
+        if isinstance(event, dg.Output):
+            table = quarantine_keys.get(context.asset_key_for_output(event.output_name))
+            if table is not None:
+                held.append((table, event))
+                continue
+        yield event
+    if not held:
+        return
+    with warehouse.connect() as con:
+        counts = {table: reason_counts(con, table) for table, _ in held}
+    for table, output in held:
+        total = sum(counts[table].values())
+        by_reason = ", ".join(f"{count} {reason}" for reason, count in counts[table].items())
+        context.log.info(
+            f"quarantine.{table}: {total} rows set aside" + (f" ({by_reason})" if total else "")
+        )
+        yield output.with_metadata({**output.metadata, **quarantine_metadata(counts[table])})

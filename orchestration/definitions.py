@@ -8,6 +8,7 @@ from orchestration.assets import landing_specs, raw_table_assets, report_config_
 from orchestration.dbt_assets import build_dbt_assets, campaign_report_project
 from orchestration.lift_assets import LIFT_KEY, fct_campaign_lift
 from orchestration.publish_assets import build_publish_asset
+from orchestration.quarantine import nothing_lost_checks
 from orchestration.resources import build_resources
 from orchestration.schedules import campaign_report_job, daily_schedule
 from orchestration.settings import RunSettings, schedule_timezone
@@ -33,6 +34,7 @@ def build_definitions(settings: RunSettings, execution_timezone: str) -> dg.Defi
             fct_campaign_lift,
             *published,
         ],
+        asset_checks=nothing_lost_checks,
         jobs=[campaign_report_job],
         schedules=[daily_schedule(execution_timezone)],
         resources=build_resources(settings, campaign_report_project()),

@@ -10,6 +10,8 @@ loading the same files twice gives the same table.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,19 @@ FILE_FORMATS = {
 
 # Parquet columns of these types are nested values, written out as JSON text.
 NESTED_TYPE_MARKERS = ("STRUCT", "MAP", "[]", "JSON", "UNION")
+
+# DuckDB follows a reader error with hints on its own options and an echo of the SQL;
+# the person fixing an export needs only the sentence before them.
+DUCKDB_HINT_MARKERS = (
+    " The search space used was:",
+    " Possible fixes:",
+    " Possible Solution:",
+    " LINE 1:",
+    " file = ",
+)
+# A CSV error quotes the offending line, which can hold a phone number or an address
+# that would then sit in every log the error reaches.
+QUOTED_LINE = re.compile(r" Original Line: .*?(?= Expected Number| Invalid unicode|$)")
 
 
 class LandingError(ValueError):
@@ -101,6 +116,8 @@ class LoadResult:
 
 @dataclass(frozen=True)
 class _FileSelect:
+    path: Path
+    file_format: str
     relative_path: str
     sql: str
     ignored_columns: tuple[str, ...]
@@ -116,6 +133,38 @@ def _identifier(name: str) -> str:
 
 def _one_line(error: Exception) -> str:
     return " ".join(str(error).split())
+
+
+def _reader_reason(error: duckdb.Error) -> str:
+    """DuckDB's own account of why a file cannot be read, in one line and without row data."""
+    text = _one_line(error)
+    for marker in DUCKDB_HINT_MARKERS:
+        text = text.split(marker, 1)[0]
+    text = QUOTED_LINE.sub("", text)
+    return text.removeprefix("Invalid Input Error: ").strip()
+
+
+def _first_line_not_json(path: Path) -> int | None:
+    """The number of the first non-blank line of a JSON-lines file that is not JSON."""
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                json.loads(line)
+            except ValueError:
+                return number
+    return None
+
+
+def _unreadable_file_error(path: Path, file_format: str, error: duckdb.Error) -> LandingError:
+    if file_format == "json":
+        line = _first_line_not_json(path)
+        if line is not None:
+            return LandingError(
+                f"{path}: line {line} is not valid JSON; expected one JSON object per line"
+            )
+    return LandingError(f"{path}: cannot be read as {file_format}: {_reader_reason(error)}")
 
 
 def raw_schema(con: duckdb.DuckDBPyConnection) -> str:
@@ -226,10 +275,12 @@ def _file_select(
     file_format = FILE_FORMATS[path.suffix.lower()]
     if file_format == "csv" and path.stat().st_size == 0:
         raise LandingError(f"{path}: file is empty; expected a header row naming the columns")
+    if file_format == "json" and path.stat().st_size == 0:
+        raise LandingError(f"{path}: file is empty; expected one JSON object per line")
     try:
         present = _file_columns(con, path, file_format)
     except duckdb.Error as exc:
-        raise LandingError(f"{path}: cannot be read as {file_format}: {_one_line(exc)}") from None
+        raise _unreadable_file_error(path, file_format, exc) from None
 
     missing = [column for column in contract.required if column not in present]
     if missing:
@@ -250,7 +301,24 @@ def _file_select(
     # ordinality numbers the rows in the order the reader meets them in the file.
     expressions.append("ordinality as _source_row")
     sql = f"select {', '.join(expressions)} from {_reader(path, file_format)} with ordinality"
-    return _FileSelect(relative_path, sql, ignored)
+    return _FileSelect(path, file_format, relative_path, sql, ignored)
+
+
+def _first_unreadable(
+    con: duckdb.DuckDBPyConnection, selects: Sequence[_FileSelect]
+) -> LandingError | None:
+    """Read each file to its end on its own, to name the one that broke a load.
+
+    A file is checked only as far as its header and a sample before the load, so an
+    error further down (a row with a column too many, bytes that are not UTF-8) first
+    shows when all files are read together, where DuckDB does not say which one it was.
+    """
+    for select in selects:
+        try:
+            con.execute(f"select count(*) from ({select.sql})").fetchone()
+        except duckdb.Error as exc:
+            return _unreadable_file_error(select.path, select.file_format, exc)
+    return None
 
 
 def _empty_table_sql(target: str, contract: TableContract) -> str:
@@ -287,9 +355,12 @@ def load_table(
         con.execute("commit")
     except duckdb.Error as exc:
         con.execute("rollback")
+        culprit = _first_unreadable(con, selects)
+        if culprit is not None:
+            raise culprit from None
         raise LandingError(
             f"{table_folder(landing_dir, contract)}: loading {contract.qualified_name} "
-            f"failed: {_one_line(exc)}"
+            f"failed: {_reader_reason(exc)}"
         ) from None
 
     return LoadResult(

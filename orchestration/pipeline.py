@@ -15,7 +15,9 @@ import dagster as dg
 from orchestration.definitions import build_definitions
 from orchestration.landing import check_landing
 from orchestration.paths import ensure_profiles
+from orchestration.personal_data import require_pii_salt
 from orchestration.postgres import check_ready
+from orchestration.quarantine import QUARANTINE_SCHEMA, REASON_PREFIX
 from orchestration.report_config import load_config
 from orchestration.run_lock import duckdb_busy_reason
 from orchestration.schedules import JOB_NAME
@@ -37,6 +39,8 @@ class RunSummary:
     materialized: int = 0
     checks_passed: int = 0
     checks_warned: list[str] = field(default_factory=list)
+    # Quarantine table (campaigns, ..., goal_values) -> reason -> rows set aside.
+    quarantined: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _one_line(text: str) -> str:
@@ -92,8 +96,22 @@ def _failure_reason(result: dg.ExecuteInProcessResult, settings: RunSettings) ->
             return busy
         if event.step_key and "dbt" in event.step_key:
             return _dbt_reason(message, _failed_checks(result))
+        # Dagster names a failed blocking check but not what it found.
+        if error.cls_name == "DagsterAssetCheckFailedError":
+            return _blocking_check_reason(result) or message
         return message
     return "the run did not succeed and reported no failed step"
+
+
+def _blocking_check_reason(result: dg.ExecuteInProcessResult) -> str:
+    return "; ".join(
+        f"asset check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} "
+        f"failed: {evaluation.description}"
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed
+        and evaluation.severity == dg.AssetCheckSeverity.ERROR
+        and evaluation.description
+    )
 
 
 def _failed_checks(
@@ -109,6 +127,7 @@ def _failed_checks(
 
 def _summarise(result: dg.ExecuteInProcessResult) -> RunSummary:
     row_counts: dict[str, int] = {}
+    quarantined: dict[str, dict[str, int]] = {}
     materialized = 0
     for event in result.get_asset_materialization_events():
         materialization = event.materialization
@@ -116,24 +135,34 @@ def _summarise(result: dg.ExecuteInProcessResult) -> RunSummary:
         row_count = materialization.metadata.get("dagster/row_count")
         if row_count is not None:
             row_counts[materialization.asset_key.to_user_string()] = int(row_count.value)
+        path = materialization.asset_key.path
+        if path[0] == QUARANTINE_SCHEMA:
+            quarantined[path[-1]] = {
+                key.removeprefix(REASON_PREFIX): int(value.value)
+                for key, value in materialization.metadata.items()
+                if key.startswith(REASON_PREFIX)
+            }
     outcomes = Counter(evaluation.passed for evaluation in result.get_asset_check_evaluations())
     return RunSummary(
         row_counts=row_counts,
         materialized=materialized,
         checks_passed=outcomes[True],
         checks_warned=_failed_checks(result, dg.AssetCheckSeverity.WARN),
+        quarantined=quarantined,
     )
 
 
 def run_pipeline(settings: RunSettings, *, log_level: str = "CRITICAL") -> RunSummary:
     """Validate the inputs, then execute campaign_report_job in-process on a throwaway instance.
 
-    Raises ConfigError, LandingError, ManifestMissingError or PostgresError before
-    anything is written when the inputs or the warehouse are unusable, and
-    PipelineError when a step fails, saying so when the warehouse was busy.
+    Raises ConfigError, LandingError, PiiSaltError, ManifestMissingError or
+    PostgresError before anything is written when the inputs or the warehouse are
+    unusable, and PipelineError when a step fails, saying so when the warehouse was
+    busy.
     """
     load_config(settings.config)
     check_landing(settings.landing)
+    require_pii_salt()
     ensure_profiles()
     if settings.target == "postgres":
         check_ready(settings.postgres, settings.analyst_role)

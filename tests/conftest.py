@@ -1,4 +1,4 @@
-"""Shared fixtures: the dbt manifest, the hand-built landing fixture, a PostgreSQL server."""
+"""Shared fixtures: the dbt manifest, the salt, the landing fixture, a bad-input run, PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from orchestration import postgres
+from orchestration import pipeline, postgres
+from orchestration.cli import app
 from orchestration.paths import (
     DBT_PROJECT_DIR,
     MANIFEST_PATH,
@@ -21,7 +23,10 @@ from orchestration.paths import (
     dbt_executable,
     ensure_profiles,
 )
+from orchestration.personal_data import DEMO_PII_SALT, PII_SALT_ENV
+from orchestration.pipeline import RunSummary
 from orchestration.settings import DATABASE_ENV, PostgresSettings, RunSettings
+from tests.bad_input import write_bad_input
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_LANDING = FIXTURES / "landing"
@@ -38,6 +43,14 @@ def _newest_dbt_input() -> float:
         files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
         newest = max([newest, *(file.stat().st_mtime for file in files)])
     return newest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pii_salt() -> Iterator[str]:
+    """Every test hashes with the demo salt, as the demo does; a test may unset it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(PII_SALT_ENV, DEMO_PII_SALT)
+        yield DEMO_PII_SALT
 
 
 @pytest.fixture(scope="session")
@@ -156,3 +169,36 @@ def postgres_database(postgres_server: PostgresServer) -> Iterator[PostgresSetti
         with con.cursor() as cursor:
             cursor.execute(f"drop database if exists {name} with (force)")
         con.close()
+
+
+@dataclass(frozen=True)
+class BadInputRun:
+    database: Path
+    summary: RunSummary
+    # What `campaign-report run` printed, with rich's line wrapping undone.
+    output: str
+
+
+@pytest.fixture(scope="session")
+def bad_input_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> BadInputRun:
+    """One `campaign-report run` of the whole job on tests/bad_input.py's landing folder.
+
+    The tests of the quarantine and of personal data share it, since a build takes half a
+    minute; the summary the CLI printed from is kept alongside what it printed.
+    """
+    root = tmp_path_factory.mktemp("bad_input")
+    landing, config = write_bad_input(root)
+    database = root / "campaign_report.duckdb"
+    summaries: list[RunSummary] = []
+    run_pipeline = pipeline.run_pipeline
+
+    def keep_summary(settings: RunSettings, **options: str) -> RunSummary:
+        summaries.append(run_pipeline(settings, **options))
+        return summaries[-1]
+
+    args = ["run", "--landing", str(landing), "--database", str(database), "--config", str(config)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "run_pipeline", keep_summary)
+        result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return BadInputRun(database, summaries[0], " ".join(result.stdout.split()))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from orchestration import dbt_assets
 from orchestration.cli import app
 from orchestration.publish import published_path
 from orchestration.report_view import report_tables
@@ -48,6 +50,9 @@ def test_run_then_show_succeeds(settings: RunSettings) -> None:
     assert "Loaded rows: campaigns 4, identities 1, message_events 29, product_events 13." in (
         result.stdout
     )
+    # The fixture is clean: nothing set aside, nothing for a person to look at.
+    assert "Quarantined rows: none." in result.stdout
+    assert "warned" not in result.stdout
     # dbt's own progress lines stay out of a quiet run.
     assert "START sql table model" not in result.stdout
 
@@ -125,18 +130,24 @@ def test_missing_required_column_names_file_and_column(settings: RunSettings) ->
     )
 
 
-def test_failed_dbt_test_fails_the_run(settings: RunSettings) -> None:
-    campaigns = settings.landing / "campaigns" / "campaigns.csv"
-    campaigns.write_text(
-        campaigns.read_text(encoding="utf-8").replace("Welcome SMS,sms", "Welcome SMS,fax"),
-        encoding="utf-8",
+def test_failed_dbt_build_fails_the_run(
+    settings: RunSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rows that break the contract no longer fail the build: they are quarantined and the
+    # run goes on (tests/test_quarantine.py). A setting dbt refuses still fails it.
+    monkeypatch.setattr(
+        dbt_assets, "BUILD_ARGS", [*dbt_assets.BUILD_ARGS, "--vars", "{future_tolerance_hours: -1}"]
     )
 
     reason = _single_error_line(_invoke(*_run_args(settings)))
 
     assert reason.startswith(
-        "dbt build failed: 1 test(s) failed: staging/stg_campaigns:"
-        "accepted_values_stg_campaigns_channel__push__kakao__sms__email__in_app (dbt log: "
+        "dbt build failed: Encountered an error: Compilation Error in model "
+        "base_message_events (models/staging/base/base_message_events.sql) "
+        "future_tolerance_hours (a var in dbt_project/dbt_project.yml): expected a whole "
+        "number of hours, 0 or more, got -1 > in macro future_timestamp_limit "
+        "(macros/quarantine_rules.sql) > called by model base_message_events "
+        "(models/staging/base/base_message_events.sql) (dbt log: "
     )
 
 

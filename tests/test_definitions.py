@@ -69,9 +69,18 @@ def test_lineage_runs_from_landing_folders_through_raw_to_the_marts(
         raw = graph.get(dg.AssetKey(["raw", table]))
         assert raw.parent_keys == {dg.AssetKey(["landing", table])}
         assert not graph.get(dg.AssetKey(["landing", table])).is_executable
-    # The dbt sources resolve to the very keys the raw assets materialise.
+    # The dbt sources resolve to the very keys the raw assets materialise. The base model
+    # judges each raw row; staging and quarantine each read its verdicts.
+    assert graph.get(dg.AssetKey(["staging", "base_message_events"])).parent_keys == {
+        dg.AssetKey(["raw", "message_events"]),
+        dg.AssetKey(["staging", "stg_campaigns"]),
+    }
     assert graph.get(dg.AssetKey(["staging", "stg_message_events"])).parent_keys == {
-        dg.AssetKey(["raw", "message_events"])
+        dg.AssetKey(["staging", "base_message_events"])
+    }
+    assert graph.get(dg.AssetKey(["quarantine", "message_events"])).parent_keys == {
+        dg.AssetKey(["raw", "message_events"]),
+        dg.AssetKey(["staging", "base_message_events"]),
     }
     assert graph.get(dg.AssetKey(["staging", "stg_report_goals"])).parent_keys == {
         dg.AssetKey(["raw", "report_goals"])
@@ -125,11 +134,21 @@ def test_job_builds_every_raw_and_dbt_asset_but_not_the_landing_folders(
     assert any(
         check.asset_key == dg.AssetKey(["marts", "fct_campaign_performance"]) for check in checks
     )
+    # So do the Python checks that every raw row is accounted for, in the job too.
+    nothing_lost = {
+        check.asset_key.to_user_string() for check in checks if check.name == "nothing_lost"
+    }
+    assert nothing_lost == {f"staging/stg_{table}" for table in RAW_TABLES}
+    assert {
+        f"staging__stg_{table}_nothing_lost" for table in RAW_TABLES
+    } <= job.graph.node_dict.keys()
 
 
 def test_dbt_models_are_grouped_by_layer(loaded: dg.Definitions) -> None:
     graph = loaded.resolve_asset_graph()
     assert graph.get(dg.AssetKey(["staging", "stg_campaigns"])).group_name == "staging"
+    assert graph.get(dg.AssetKey(["staging", "base_campaigns"])).group_name == "staging"
+    assert graph.get(dg.AssetKey(["quarantine", "goal_values"])).group_name == "quarantine"
     assert graph.get(dg.AssetKey(["marts", "fct_campaign_funnel"])).group_name == "marts"
     assert graph.get(dg.AssetKey(["raw", "campaigns"])).group_name == "raw"
 

@@ -331,3 +331,94 @@ def test_raw_assets_load_the_fixture_through_dagster(tmp_path: Path, landing: Pa
             ("message_events/kakao.jsonl", 8),
             ("message_events/push_and_email.csv", 21),
         ]
+
+
+# Unusable files: each stops the load of its table with one line naming the file, and the
+# table keeps the rows of the last load that worked.
+
+
+def _load_good_campaigns(tmp_path: Path, con) -> None:
+    _write(tmp_path / "campaigns" / "a.csv", CAMPAIGN_HEADER + "c1,A,push,,\n")
+    load_table(con, tmp_path, CAMPAIGNS)
+
+
+def _refused(tmp_path: Path, con, contract=CAMPAIGNS) -> str:
+    with pytest.raises(LandingError) as raised:
+        load_table(con, tmp_path, contract)
+    message = str(raised.value)
+    assert "\n" not in message
+    return message
+
+
+def test_binary_file_named_csv_is_refused(tmp_path: Path, con) -> None:
+    _load_good_campaigns(tmp_path, con)
+    bad = tmp_path / "campaigns" / "b.csv"
+    bad.write_bytes(bytes(range(256)) * 20)
+
+    assert _refused(tmp_path, con) == (
+        f'{bad}: cannot be read as csv: Error when sniffing file "{bad}". It was not '
+        "possible to automatically detect the CSV parsing dialect"
+    )
+    assert _rows(con, "select campaign_id from raw.campaigns") == [("c1",)]
+
+
+def test_corrupt_parquet_file_is_refused(tmp_path: Path, con) -> None:
+    _load_good_campaigns(tmp_path, con)
+    bad = tmp_path / "campaigns" / "b.parquet"
+    # A Parquet file's magic bytes at both ends, and no valid footer between them.
+    bad.write_bytes(b"PAR1" + b"\x00" * 64 + b"PAR1")
+
+    assert _refused(tmp_path, con) == (
+        f"{bad}: cannot be read as parquet: Footer length error in file '{bad}'"
+    )
+    assert _rows(con, "select campaign_id from raw.campaigns") == [("c1",)]
+
+
+def test_parquet_file_without_a_required_column_is_refused(tmp_path: Path, con) -> None:
+    bad = tmp_path / "campaigns" / "b.parquet"
+    bad.parent.mkdir()
+    con.execute(f"copy (select 'c1' as campaign_id) to '{bad}' (format parquet)")
+
+    assert _refused(tmp_path, con) == (
+        f"{bad}: missing required column channel (a campaigns file needs campaign_id, channel)"
+    )
+
+
+def test_json_lines_file_with_a_line_that_is_not_json_names_the_line(tmp_path: Path, con) -> None:
+    _load_good_campaigns(tmp_path, con)
+    bad = _write(
+        tmp_path / "campaigns" / "b.jsonl",
+        '{"campaign_id": "c2", "channel": "push"}\n\n{"campaign_id": "c3", "channel": \n',
+    )
+
+    # Line 2 is blank, which JSON lines allow; line 3 stops in the middle of an object.
+    assert _refused(tmp_path, con) == (
+        f"{bad}: line 3 is not valid JSON; expected one JSON object per line"
+    )
+    assert _rows(con, "select campaign_id from raw.campaigns") == [("c1",)]
+
+
+def test_empty_json_lines_file_is_refused(tmp_path: Path, con) -> None:
+    bad = _write(tmp_path / "campaigns" / "b.jsonl", "")
+    assert _refused(tmp_path, con) == f"{bad}: file is empty; expected one JSON object per line"
+
+
+def test_a_bad_row_past_the_sample_names_its_file_and_line_but_not_its_values(
+    tmp_path: Path, con
+) -> None:
+    _load_good_campaigns(tmp_path, con)
+    # DuckDB checks a file's first 20,480 rows before the load; this one breaks after.
+    rows = "".join(f"c{number},push\n" for number in range(25_000))
+    bad = _write(
+        tmp_path / "campaigns" / "c.csv",
+        "campaign_id,channel\n" + rows + "c_last,010-1234-5678,extra\n",
+    )
+
+    # Line 25,002: the header, 25,000 good rows, then the one with a column too many.
+    message = _refused(tmp_path, con)
+    assert message == (
+        f"{bad}: cannot be read as csv: CSV Error on Line: 25002 Expected Number of "
+        "Columns: 2 Found: 3"
+    )
+    assert "010-1234-5678" not in message
+    assert _rows(con, "select campaign_id from raw.campaigns") == [("c1",)]

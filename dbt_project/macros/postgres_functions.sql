@@ -1,20 +1,22 @@
 {#
-    The helper functions that postgres__try_cast calls, created in schema
-    udf by the on-run-start hook. Each casts text and returns NULL on a data
-    error (any error of SQLSTATE class 22: bad text, a field out of range, a
-    number too large), which is what DuckDB's try_cast does. Nothing to
-    create on other warehouses.
+    The helper functions that postgres__try_cast and the JSON checks call,
+    created in schema udf by the on-run-start hook. Each try_cast function
+    casts text and returns NULL on a data error (any error of SQLSTATE class
+    22: bad text, a field out of range, a number too large), which is what
+    DuckDB's try_cast does. The JSON checks return false on text that is not
+    JSON, since PostgreSQL 15 has no IS JSON predicate. Nothing to create on
+    other warehouses.
 #}
-{% macro create_try_cast_functions() -%}
+{% macro create_postgres_functions() -%}
     {{ return(adapter.dispatch(
-        'create_try_cast_functions', 'campaign_report'
+        'create_postgres_functions', 'campaign_report'
     )()) }}
 {%- endmacro %}
 
-{% macro default__create_try_cast_functions() -%}
+{% macro default__create_postgres_functions() -%}
 {%- endmacro %}
 
-{% macro postgres__create_try_cast_functions() -%}
+{% macro postgres__create_postgres_functions() -%}
 create schema if not exists udf;
 
 create or replace function udf.try_cast_timestamptz(value text)
@@ -80,6 +82,35 @@ begin
     return parsed;
 exception when data_exception then
     return null;
+end;
+$$;
+
+-- jsonb, not json: the properties are read as jsonb later, and jsonb refuses
+-- some text that json takes (a \u0000 escape).
+create or replace function udf.is_json_object(value text)
+returns boolean
+language plpgsql immutable
+as $$
+begin
+    return coalesce(jsonb_typeof(value::jsonb) = 'object', false);
+exception when data_exception then
+    return false;
+end;
+$$;
+
+-- json, not jsonb: json keeps every key as written, so a repeated one shows.
+create or replace function udf.has_repeated_json_key(value text)
+returns boolean
+language plpgsql immutable
+as $$
+begin
+    if not udf.is_json_object(value) then
+        return false;
+    end if;
+    return (
+        select count(*) <> count(distinct key)
+        from json_object_keys(value::json) as key
+    );
 end;
 $$;
 {%- endmacro %}

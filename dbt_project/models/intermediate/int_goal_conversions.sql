@@ -35,11 +35,14 @@ goal_events as (
         -- An empty dedupe value identifies nothing, so it must not merge
         -- every event that has one into a single conversion.
         nullif(
-            {{ json_text(
+            trim({{ json_text(
                 'product_events.properties', 'goals.dedupe_property'
-            ) }},
+            ) }}),
             ''
-        ) as dedupe_value
+        ) as dedupe_value,
+        {{ json_has_key(
+            'product_events.properties', 'goals.dedupe_property'
+        ) }} as has_dedupe_property
     from goals
     inner join product_events
         on goals.event_key = product_events.event_key
@@ -127,7 +130,11 @@ final as (
         person_id,
         occurred_at as converted_at,
         {{ try_cast('value_text', 'numeric(28, 6)') }}
-            as conversion_value
+            as conversion_value,
+        value_text,
+        -- Counted on its own although the export meant it to be matched
+        -- with others: a person should look at where the value went.
+        has_dedupe_property and dedupe_value is null as has_empty_dedupe_value
     from ranked
     where dedupe_rank = 1
 

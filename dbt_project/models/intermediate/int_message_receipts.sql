@@ -142,6 +142,7 @@ final as (
         -- itself is missing from the logs.
         coalesce(per_message.first_send_at, per_message.first_event_at)
             as sent_at,
+        per_message.first_send_at,
         first_receipts.message_id is not null as is_received,
         first_receipts.received_at,
         per_message.first_opened_at,

@@ -1,29 +1,24 @@
+-- One row per distinct, usable device-to-user link, de-identified, as
+-- base_identities judged it. Rows that break the contract are in
+-- quarantine.identities; a link exported twice counts once.
 with
 
-source as (
+identities as (
 
-    select * from {{ source('raw', 'identities') }}
-
-),
-
-cleaned as (
-
-    select
-        {{ clean_text('device_id') }} as device_id,
-        {{ clean_text('user_id') }} as user_id,
-        {{ parse_utc_timestamp('linked_at') }} as linked_at
-    from source
+    select * from {{ ref('base_identities') }}
+    where row_status = 'staged'
 
 ),
 
--- The same link exported twice is one link.
 final as (
 
-    select distinct
+    select
         device_id,
         user_id,
-        linked_at
-    from cleaned
+        linked_at,
+        _source_file,
+        _source_row
+    from identities
 
 )
 
