@@ -10,7 +10,7 @@ export DBT_PROFILES_DIR := $(CURDIR)
 # dbt's parse and the linter open the warehouse file, so point them at a scratch one.
 SCRATCH_DB := $(CURDIR)/warehouse/scratch.duckdb
 
-.PHONY: setup demo test lint ui clean
+.PHONY: setup demo test lint ui clean bench
 
 $(INSTALLED): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ lint: setup
 
 test: lint
 	$(BIN)/pytest
+
+# Sizes are message events, e.g. BENCH_SIZES=100k,1M make bench for a quick look.
+bench: setup
+	$(BIN)/python -m orchestration.bench
 
 ui: setup
 	mkdir -p .dagster && cp dagster.yaml .dagster/dagster.yaml
