@@ -597,13 +597,15 @@ def run(
     console = Console()
     facts = machine_facts()
     console.print(", ".join(f"{name} {value}" for name, value in facts.items()))
-    results = []
+    results: list[SizeResult] = []
+    notes = _kept_notes(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
     for label in sizes:
         console.print(f"{label}: generating, loading, building, measuring…")
         results.append(bench_size(label, parse_size(label), work_root, config, keep=keep))
+        # Written after every size, so a run stopped at the largest keeps the others.
+        output.write_text(render_markdown(results, facts, notes), encoding="utf-8")
     print_results(console, results)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render_markdown(results, facts, _kept_notes(output)), encoding="utf-8")
     console.print(f"Wrote {output}")
     return results
 
