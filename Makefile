@@ -15,7 +15,7 @@ SCRATCH_DB := $(CURDIR)/warehouse/scratch.duckdb
 LINT_SALT := lint-only-salt-never-hashes-data
 DEMO_SALT := campaign-report-demo-salt-not-for-real-data
 
-.PHONY: setup demo test lint ui clean
+.PHONY: setup demo test lint ui clean bench
 
 $(INSTALLED): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ lint: setup
 
 test: lint
 	$(BIN)/pytest
+
+# Sizes are message events, e.g. BENCH_SIZES=100k,1M make bench for a quick look.
+bench: setup
+	$(BIN)/python -m orchestration.bench
 
 ui: setup
 	mkdir -p .dagster && cp dagster.yaml .dagster/dagster.yaml
