@@ -14,12 +14,17 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
+if TYPE_CHECKING:
+    from orchestration.partitions import DayRange
+
 RAW_SCHEMA = "raw"
-SOURCE_COLUMNS = ("_source_file", "_source_row")
+SOURCE_COLUMNS = ("_source_file", "_source_row", "_landing_date")
 
 # Keyed by lower-cased suffix. JSON files are always read as one object per line.
 FILE_FORMATS = {
@@ -216,6 +221,18 @@ def data_files(landing_dir: Path, contract: TableContract) -> tuple[list[Path], 
     return found, skipped
 
 
+def landing_date(folder: Path, path: Path) -> date | None:
+    """The day a file was delivered: the YYYY-MM-DD folder it sits in, directly under
+    the table's folder; None for a file outside such a folder."""
+    parts = path.relative_to(folder).parts
+    if len(parts) < 2:
+        return None
+    try:
+        return date.fromisoformat(parts[0]) if len(parts[0]) == 10 else None
+    except ValueError:
+        return None
+
+
 def _reader(path: Path, file_format: str) -> str:
     location = _literal(str(path))
     if file_format == "csv":
@@ -300,6 +317,12 @@ def _file_select(
     expressions.append(f"{_literal(relative_path)} as _source_file")
     # ordinality numbers the rows in the order the reader meets them in the file.
     expressions.append("ordinality as _source_row")
+    delivered = landing_date(table_folder(landing_dir, contract), path)
+    expressions.append(
+        f"date '{delivered.isoformat()}' as _landing_date"
+        if delivered
+        else "null::date as _landing_date"
+    )
     sql = f"select {', '.join(expressions)} from {_reader(path, file_format)} with ordinality"
     return _FileSelect(path, file_format, relative_path, sql, ignored)
 
@@ -321,37 +344,65 @@ def _first_unreadable(
     return None
 
 
-def _empty_table_sql(target: str, contract: TableContract) -> str:
+def _empty_table_sql(target: str, contract: TableContract, *, if_not_exists: bool = False) -> str:
     columns = [f"{column} varchar" for column in contract.columns]
-    columns += ["_source_file varchar", "_source_row bigint"]
-    return f"create or replace table {target} ({', '.join(columns)})"
+    columns += ["_source_file varchar", "_source_row bigint", "_landing_date date"]
+    create = "create table if not exists" if if_not_exists else "create or replace table"
+    return f"{create} {target} ({', '.join(columns)})"
 
 
 def load_table(
-    con: duckdb.DuckDBPyConnection, landing_dir: Path, contract: TableContract
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    contract: TableContract,
+    days: DayRange | None = None,
 ) -> LoadResult:
-    """Replace raw.<table> with every row of the table's landing files.
+    """Replace raw.<table> with every row of the table's landing files, or one day range.
 
-    Every file is checked before anything is written, so a file with a missing
-    required column stops the load with the previous table still in place.
+    With `days`, only the files in the range's YYYY-MM-DD folders are read, and only
+    the raw rows delivered on those days are replaced; a day without a folder had no
+    delivery and leaves no rows. Every file is checked before anything is written, so
+    a file with a missing required column stops the load with the previous table still
+    in place; the replacement is one transaction, so a run killed half-way leaves the
+    table as it was.
     """
     files, skipped = data_files(landing_dir, contract)
+    if days is not None:
+        folder = table_folder(landing_dir, contract)
+        wanted = set(days.landing_dates())
+        files = [path for path in files if landing_date(folder, path) in wanted]
     selects: Sequence[_FileSelect] = [
         _file_select(con, landing_dir, path, contract) for path in files
     ]
     schema = raw_schema(con)
     target = f"{schema}.{contract.name}"
-    if selects:
-        union = " union all by name ".join(select.sql for select in selects)
-        statement = f"create or replace table {target} as {union}"
+    union = " union all by name ".join(select.sql for select in selects)
+    # Which raw rows this load replaces: all of them, or those of the range's days.
+    replaced = "true"
+    if days is None:
+        create = _empty_table_sql(target, contract)
+        if selects:
+            create = f"create or replace table {target} as {union}"
+        statements = [create]
     else:
-        statement = _empty_table_sql(target, contract)
+        replaced = (
+            f"_landing_date >= date '{days.start.isoformat()}' "
+            f"and _landing_date < date '{days.end.isoformat()}'"
+        )
+        statements = [
+            _empty_table_sql(target, contract, if_not_exists=True),
+            f"delete from {target} where {replaced}",
+        ]
+        if selects:
+            statements.append(f"insert into {target} by name {union}")
 
     con.execute("begin transaction")
     try:
         con.execute(f"create schema if not exists {schema}")
-        con.execute(statement)
-        (rows,) = con.execute(f"select count(*) from {target}").fetchone()
+        for statement in statements:
+            con.execute(statement)
+        # A day range's load counts the rows it delivered, not the whole table's.
+        (rows,) = con.execute(f"select count(*) from {target} where {replaced}").fetchone()
         con.execute("commit")
     except duckdb.Error as exc:
         con.execute("rollback")

@@ -39,6 +39,7 @@ def raw_columns(contract: TableContract) -> dict[str, str]:
     return {column: "varchar" for column in contract.columns} | {
         "_source_file": "varchar",
         "_source_row": "bigint",
+        "_landing_date": "date",
     }
 
 

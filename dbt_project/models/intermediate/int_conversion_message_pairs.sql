@@ -5,11 +5,24 @@
 -- (anchor, anchor + window]: a conversion at the anchor's instant, or
 -- before it, is never credited. Only campaigns inside the report's target
 -- appear.
+--
+-- Partitioned: a daily run derives again the pairs of every conversion in
+-- its attribution scope (macros/partition_scope.sql) and replaces them.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    tags=['partitioned'],
+    pre_hook="{{ delete_conversions_in_scope() }}",
+) }}
+
 with
 
 conversions as (
 
     select * from {{ ref('int_goal_conversions') }}
+    {% if is_partitioned_run() %}
+        where {{ in_attribution_scope('converted_at') }}
+    {% endif %}
 
 ),
 

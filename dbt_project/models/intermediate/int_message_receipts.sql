@@ -2,12 +2,31 @@
 -- and on which channel it was received, its first open and click. All the
 -- events sharing a message_id are one message, whatever channel each was
 -- on; holdout events are not messages and are left out.
+--
+-- Partitioned: a daily run derives again every message with an event in
+-- its attribution scope (macros/partition_scope.sql), from all of that
+-- message's events, and replaces those messages' rows.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='message_id',
+    tags=['partitioned'],
+    pre_hook="{{ delete_messages_in_scope() }}",
+) }}
+
 with
 
 message_events as (
 
     select * from {{ ref('stg_message_events') }}
     where event_type != 'holdout'
+    {% if is_partitioned_run() %}
+        and message_id in (
+            select scoped.message_id
+            from {{ ref('stg_message_events') }} as scoped
+            where {{ in_attribution_scope('scoped.occurred_at') }}
+        )
+    {% endif %}
 
 ),
 

@@ -1,18 +1,38 @@
 -- One row per raw message event row, cleaned and de-identified, with its
 -- verdict: staged, duplicate (a later copy of an event_id already staged)
 -- or quarantined, with the first rule it breaks in the order below (the
--- rules on the row alone, then the one on its message's campaign). The
--- rules live here only: stg_message_events keeps the staged rows and
+-- rules on the row alone, then the ones on its campaign and its message).
+-- The rules live here only: stg_message_events keeps the staged rows and
 -- quarantine.message_events lists the quarantined ones.
 --
 -- De-identified: a user, device, message or event id that looks like a
 -- phone number or an e-mail address is replaced by its salted hash, and
 -- such properties are dropped (macros/personal_data.sql).
+--
+-- Partitioned by the day a row was delivered: a daily run cleans and checks
+-- only the rows of its landing folders. The rules that compare rows (the
+-- first copy of an event_id, the campaign of a message) and the one that
+-- looks the campaign up are judged again, on the rows already here, for
+-- every event_id and message_id the new rows share, and for every row whose
+-- campaign has since appeared or gone; each judged row replaces its old
+-- verdict. So the verdicts equal those of a full build whatever order the
+-- days are loaded in, as long as the copies of one event share its message.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['_source_file', '_source_row'],
+    tags=['partitioned'],
+    pre_hook="{{ delete_delivered_in_partition() }}",
+) }}
+
 with
 
 source as (
 
     select * from {{ source('raw', 'message_events') }}
+    {% if is_partitioned_run() %}
+        where {{ delivered_in_partition() }}
+    {% endif %}
 
 ),
 
@@ -25,6 +45,7 @@ campaigns as (
 cleaned as (
 
     select
+        _landing_date,
         _source_file,
         _source_row,
         {{ clean_text('event_id') }} as event_id,
@@ -49,41 +70,126 @@ typed as (
 
 ),
 
+-- The rules on the row alone.
 checked as (
 
     select
-        typed.*,
+        *,
         case
-            when typed.event_id is null then 'missing_event_id'
-            when typed.campaign_id is null then 'missing_campaign_id'
-            when typed.message_id is null then 'missing_message_id'
-            when typed.user_id is null and typed.device_id is null
+            when event_id is null then 'missing_event_id'
+            when campaign_id is null then 'missing_campaign_id'
+            when message_id is null then 'missing_message_id'
+            when user_id is null and device_id is null
                 then 'missing_person'
-            when typed.event_type is null then 'missing_event_type'
+            when event_type is null then 'missing_event_type'
             when
-                typed.event_type
+                event_type
                 not in ({{ quoted_list(accepted_event_types()) }})
                 then 'unknown_event_type'
             when
-                typed.channel
+                channel
                 not in ({{ quoted_list(accepted_channels()) }})
                 then 'unknown_channel'
-            when typed.occurred_at_text is null then 'missing_occurred_at'
-            when not {{ is_usable_timestamp('typed.occurred_at') }}
+            when occurred_at_text is null then 'missing_occurred_at'
+            when not {{ is_usable_timestamp('occurred_at') }}
                 then 'unparseable_occurred_at'
-            when typed.occurred_at > {{ future_timestamp_limit() }}
+            when occurred_at > {{ future_timestamp_limit() }}
                 then 'future_occurred_at'
-            when campaigns.campaign_id is null then 'unknown_campaign'
             when
-                typed.properties_text is not null
-                and not {{ is_json_object('typed.properties_text') }}
+                properties_text is not null
+                and not {{ is_json_object('properties_text') }}
                 then 'properties_not_json_object'
-            when {{ has_repeated_json_key('typed.properties_text') }}
+            when {{ has_repeated_json_key('properties_text') }}
                 then 'properties_repeated_key'
         end as row_reason
     from typed
+
+),
+
+new_rows as (
+
+    select
+        _landing_date,
+        _source_file,
+        _source_row,
+        {{ pseudonymous_id('event_id') }} as event_id,
+        campaign_id,
+        {{ pseudonymous_id('message_id') }} as message_id,
+        {{ pseudonymous_id('user_id') }} as user_id,
+        {{ pseudonymous_id('device_id') }} as device_id,
+        channel,
+        event_type,
+        occurred_at,
+        -- The JSON functions may only see well-formed objects.
+        {{ remove_pii_properties(
+            'case when row_reason is null then properties_text end'
+        ) }} as properties,
+        row_reason
+    from checked
+
+),
+
+-- A daily run also judges again the rows already here that share an event
+-- or a message with the new rows, or whose campaign appeared or went.
+batch as (
+
+    select * from new_rows
+    {% if is_partitioned_run() %}
+        union all
+        select
+            earlier._landing_date,
+            earlier._source_file,
+            earlier._source_row,
+            earlier.event_id,
+            earlier.campaign_id,
+            earlier.message_id,
+            earlier.user_id,
+            earlier.device_id,
+            earlier.channel,
+            earlier.event_type,
+            earlier.occurred_at,
+            earlier.properties,
+            earlier.row_reason
+        from {{ this }} as earlier
+        where
+            (
+                not ({{ delivered_in_partition('earlier._landing_date') }})
+                or earlier._landing_date is null
+            )
+            and (
+                earlier.event_id in (select new_rows.event_id from new_rows)
+                or earlier.message_id in (
+                    select new_rows.message_id from new_rows
+                )
+                or earlier.message_id in (
+                    select judged.message_id
+                    from {{ this }} as judged
+                    left join campaigns
+                        on judged.campaign_id = campaigns.campaign_id
+                    where
+                        judged.row_reason is null
+                        and (campaigns.campaign_id is null) != coalesce(
+                            judged.quarantine_reason = 'unknown_campaign',
+                            false
+                        )
+                )
+            )
+    {% endif %}
+
+),
+
+-- Then the rule on the campaign.
+with_campaign as (
+
+    select
+        batch.*,
+        coalesce(
+            batch.row_reason,
+            case when campaigns.campaign_id is null then 'unknown_campaign' end
+        ) as campaign_reason
+    from batch
     left join campaigns
-        on typed.campaign_id = campaigns.campaign_id
+        on batch.campaign_id = campaigns.campaign_id
 
 ),
 
@@ -99,8 +205,8 @@ usable_events_in_load_order as (
             partition by message_id
             order by _source_file, _source_row
         ) as event_rank
-    from checked
-    where row_reason is null
+    from with_campaign
+    where campaign_reason is null
 
 ),
 
@@ -117,17 +223,17 @@ message_campaigns as (
 consistent as (
 
     select
-        checked.*,
+        with_campaign.*,
         coalesce(
-            checked.row_reason,
+            with_campaign.campaign_reason,
             case
-                when checked.campaign_id != message_campaigns.campaign_id
+                when with_campaign.campaign_id != message_campaigns.campaign_id
                     then 'message_in_other_campaign'
             end
         ) as quarantine_reason
-    from checked
+    from with_campaign
     left join message_campaigns
-        on checked.message_id = message_campaigns.message_id
+        on with_campaign.message_id = message_campaigns.message_id
 
 ),
 
@@ -140,11 +246,7 @@ ranked as (
         row_number() over (
             partition by event_id, quarantine_reason is null
             order by _source_file, _source_row
-        ) as copy_number,
-        -- The JSON functions below may only see well-formed objects.
-        case
-            when quarantine_reason is null then properties_text
-        end as checked_properties
+        ) as copy_number
     from consistent
 
 ),
@@ -152,17 +254,19 @@ ranked as (
 final as (
 
     select
+        _landing_date,
         _source_file,
         _source_row,
-        {{ pseudonymous_id('event_id') }} as event_id,
+        event_id,
         campaign_id,
-        {{ pseudonymous_id('message_id') }} as message_id,
-        {{ pseudonymous_id('user_id') }} as user_id,
-        {{ pseudonymous_id('device_id') }} as device_id,
+        message_id,
+        user_id,
+        device_id,
         channel,
         event_type,
         occurred_at,
-        {{ remove_pii_properties('checked_properties') }} as properties,
+        properties,
+        row_reason,
         case
             when quarantine_reason is not null then 'quarantined'
             when copy_number > 1 then 'duplicate'

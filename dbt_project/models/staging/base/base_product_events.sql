@@ -7,17 +7,33 @@
 -- De-identified: a user, device or event id that looks like a phone number
 -- or an e-mail address is replaced by its salted hash, and such properties
 -- are dropped (macros/personal_data.sql).
+--
+-- Partitioned by the day a row was delivered, like base_message_events: a
+-- daily run checks only the rows of its landing folders, and judges again
+-- the first copy of every event_id those rows share with rows already here.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['_source_file', '_source_row'],
+    tags=['partitioned'],
+    pre_hook="{{ delete_delivered_in_partition() }}",
+) }}
+
 with
 
 source as (
 
     select * from {{ source('raw', 'product_events') }}
+    {% if is_partitioned_run() %}
+        where {{ delivered_in_partition() }}
+    {% endif %}
 
 ),
 
 cleaned as (
 
     select
+        _landing_date,
         _source_file,
         _source_row,
         {{ clean_text('event_id') }} as event_id,
@@ -64,6 +80,55 @@ checked as (
 
 ),
 
+new_rows as (
+
+    select
+        _landing_date,
+        _source_file,
+        _source_row,
+        {{ pseudonymous_id('event_id') }} as event_id,
+        event_key,
+        {{ pseudonymous_id('user_id') }} as user_id,
+        {{ pseudonymous_id('device_id') }} as device_id,
+        occurred_at,
+        -- The JSON functions may only see well-formed objects.
+        {{ remove_pii_properties(
+            'case when quarantine_reason is null then properties_text end'
+        ) }} as properties,
+        quarantine_reason
+    from checked
+
+),
+
+-- A daily run also judges again the rows already here that share an
+-- event_id with the new rows.
+batch as (
+
+    select * from new_rows
+    {% if is_partitioned_run() %}
+        union all
+        select
+            earlier._landing_date,
+            earlier._source_file,
+            earlier._source_row,
+            earlier.event_id,
+            earlier.event_key,
+            earlier.user_id,
+            earlier.device_id,
+            earlier.occurred_at,
+            earlier.properties,
+            earlier.quarantine_reason
+        from {{ this }} as earlier
+        where
+            (
+                not ({{ delivered_in_partition('earlier._landing_date') }})
+                or earlier._landing_date is null
+            )
+            and earlier.event_id in (select new_rows.event_id from new_rows)
+    {% endif %}
+
+),
+
 -- Only rows that passed compete for an event_id, so a broken copy never
 -- displaces a good one. The first copy loaded is kept.
 ranked as (
@@ -73,26 +138,23 @@ ranked as (
         row_number() over (
             partition by event_id, quarantine_reason is null
             order by _source_file, _source_row
-        ) as copy_number,
-        -- The JSON functions below may only see well-formed objects.
-        case
-            when quarantine_reason is null then properties_text
-        end as checked_properties
-    from checked
+        ) as copy_number
+    from batch
 
 ),
 
 final as (
 
     select
+        _landing_date,
         _source_file,
         _source_row,
-        {{ pseudonymous_id('event_id') }} as event_id,
+        event_id,
         event_key,
-        {{ pseudonymous_id('user_id') }} as user_id,
-        {{ pseudonymous_id('device_id') }} as device_id,
+        user_id,
+        device_id,
         occurred_at,
-        {{ remove_pii_properties('checked_properties') }} as properties,
+        properties,
         case
             when quarantine_reason is not null then 'quarantined'
             when copy_number > 1 then 'duplicate'
