@@ -1530,3 +1530,55 @@ def _bulk_write(
         total += int(rows)
         paths.append(path)
     return total, paths
+
+
+def deliver_by_day(landing_dir: Path, timezone: str, late_days: int = 2) -> dict[str, int]:
+    """Sort the event tables' files into one folder per day of delivery, as nightly exports land.
+
+    A row is delivered on its own day in `timezone`; the rows the generator set aside as
+    late arrive `late_days` later and the repeated copies a day later, so a daily run
+    meets both. Returns the number of day folders per table.
+    """
+    # Imported here: the loader imports this module's neighbours, not the reverse.
+    from orchestration.landing import load_table
+
+    folders: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as scratch, duckdb.connect() as con:
+        for table in ("message_events", "product_events"):
+            contract = CONTRACTS[table]
+            load_table(con, landing_dir, contract)
+            source = landing_dir / table
+            staging = Path(scratch) / table
+            columns = ", ".join(contract.columns)
+            con.execute(
+                f"""
+                copy (
+                    select
+                        {columns},
+                        strftime(
+                            cast(timezone({_sql_text(timezone)}, cast(occurred_at as timestamptz))
+                                as date)
+                            + case
+                                when _source_file like '%late_arrivals%' then {late_days}
+                                when _source_file like '%redelivered%' then 1
+                                else 0
+                            end,
+                            '%Y-%m-%d'
+                        ) as delivered
+                    from raw.{table}
+                    order by _source_file, _source_row
+                ) to {_sql_text(str(staging))}
+                (format parquet, partition_by (delivered), filename_pattern 'part-{{i}}')
+                """
+            )
+            shutil.rmtree(source)
+            source.mkdir()
+            for day_folder in sorted(staging.iterdir()):
+                day = day_folder.name.removeprefix("delivered=")
+                shutil.move(str(day_folder), source / day)
+            folders[table] = len(list(source.iterdir()))
+    return folders
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -8,6 +8,8 @@
 --
 -- Partitioned: a daily run derives again the pairs of every conversion in
 -- its attribution scope (macros/partition_scope.sql) and replaces them.
+-- The attribution scope reads the windows:
+-- depends_on: {{ ref('stg_report_channel_windows') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',

@@ -6,6 +6,8 @@
 -- Partitioned: a daily run derives again every message with an event in
 -- its attribution scope (macros/partition_scope.sql), from all of that
 -- message's events, and replaces those messages' rows.
+-- The attribution scope reads the windows:
+-- depends_on: {{ ref('stg_report_channel_windows') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
