@@ -109,7 +109,7 @@ class Warehouse:
     landing: Path
 
     def build(self, days: DayRange | None) -> None:
-        """Load, then dbt build without tests: the whole landing folder, or one partition range of it."""
+        """Load, then dbt build without tests: all of the landing folder, or a day range."""
         with duckdb.connect(str(self.path)) as con:
             for contract in CONTRACTS.values():
                 partitioned = days is not None and contract.name in PARTITIONED_TABLES
