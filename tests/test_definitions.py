@@ -11,6 +11,7 @@ import pytest
 from orchestration.dbt_assets import ManifestMissingError, build_dbt_assets, prune_run_targets
 from orchestration.definitions import defs
 from orchestration.paths import DEFAULT_CONFIG, DEFAULT_DATABASE, DEFAULT_LANDING
+from orchestration.partitions import daily_partitions
 from orchestration.publish_assets import PUBLISHED_KEY
 from orchestration.resources import warehouse_resource
 from orchestration.settings import (
@@ -155,7 +156,7 @@ def test_dbt_models_are_grouped_by_layer(loaded: dg.Definitions) -> None:
 
 def test_a_missing_manifest_says_to_run_make_setup(tmp_path: Path) -> None:
     with pytest.raises(ManifestMissingError) as raised:
-        build_dbt_assets(tmp_path / "target" / "manifest.json")
+        build_dbt_assets(daily_partitions("UTC", "2026-11-01"), tmp_path / "target" / "manifest.json")
     assert str(raised.value) == (
         f"{tmp_path / 'target' / 'manifest.json'}: dbt manifest not found; run `make setup` "
         "to build it (it runs `dbt parse` in dbt_project/)"
