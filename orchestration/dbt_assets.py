@@ -17,7 +17,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.partitions import late_allowance_hours
+from orchestration.partitions import DayRange, late_allowance_hours
 from orchestration.paths import DBT_PROJECT_DIR, MANIFEST_PATH, PROFILES_DIR, ensure_profiles
 from orchestration.personal_data import require_pii_salt
 from orchestration.quarantine import (
@@ -118,16 +118,19 @@ def build_dbt_assets(
         warehouse: WarehouseResource,
     ):
         days = run_days(context, partitions.timezone)
-        if days is None:
-            args = [*BUILD_ARGS, "--full-refresh"]
-        elif warehouse.is_postgres:
+        if days is not None and warehouse.is_postgres:
             raise dg.Failure(description=POSTGRES_FULL_ONLY)
-        else:
-            # The models read the window and widen it by the late-data allowance themselves.
-            args = [*BUILD_ARGS, "--vars", json.dumps(days.dbt_vars(late_allowance_hours()))]
-        yield from _build(context, dbt, warehouse, args)
+        yield from _build(context, dbt, warehouse, daily_build_args(days))
 
     return [campaign_report_dbt, campaign_report_dbt_daily]
+
+
+def daily_build_args(days: DayRange | None) -> list[str]:
+    """dbt's arguments for the partitioned models: their days, or a rebuild from scratch."""
+    if days is None:
+        return [*BUILD_ARGS, "--full-refresh"]
+    # The models read the window and widen it by the late-data allowance themselves.
+    return [*BUILD_ARGS, "--vars", json.dumps(days.dbt_vars(late_allowance_hours()))]
 
 
 def _build(
