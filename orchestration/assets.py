@@ -2,7 +2,8 @@
 
 The raw asset keys are the ones dagster-dbt gives the dbt sources of source
 ``raw`` (``["raw", "<table>"]``), so the graph runs unbroken from the landing
-files to the marts.
+files to the marts. The event tables are partitioned by day and load only the
+day folders of their run; the small tables are reloaded whole by every run.
 """
 
 from collections.abc import Iterator
@@ -13,8 +14,10 @@ import dagster as dg
 from orchestration import postgres
 from orchestration.landing import CONTRACTS, RAW_SCHEMA, TableContract, load_table, raw_schema
 from orchestration.landing_postgres import load_table_into_postgres
+from orchestration.partitions import PARTITIONED_TABLES
 from orchestration.report_config import CONFIG_TABLE_COLUMNS, ReportConfig, config_tables
 from orchestration.resources import LandingResource, ReportConfigResource, WarehouseResource
+from orchestration.run_scope import POSTGRES_FULL_ONLY, describe_days, run_days
 from orchestration.warehouse import Connection, is_duckdb, placeholders, transaction
 
 RAW_GROUP = "raw"
@@ -59,15 +62,29 @@ landing_specs.append(
 )
 
 
-def _raw_table_asset(contract: TableContract) -> dg.AssetsDefinition:
+def _raw_table_asset(
+    contract: TableContract, partitions: dg.DailyPartitionsDefinition | None
+) -> dg.AssetsDefinition:
+    if partitions is None:
+        loads = "replaced wholesale on each run."
+    else:
+        loads = (
+            "partitioned by day: a run loads the day folders of its days "
+            f"(landing/{contract.name}/YYYY-MM-DD/) and replaces those days' rows; "
+            "a full refresh replaces the table with every file."
+        )
+
     @dg.asset(
         key=raw_key(contract.name),
         deps=[landing_key(contract.name)],
         group_name=RAW_GROUP,
         kinds={"duckdb"},
+        partitions_def=partitions,
+        # A backfill of many days is one load of all their folders, not one run a day.
+        backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
         description=(
             f"Every row of landing/{contract.name}/, as text, with the file and row it "
-            "came from; replaced wholesale on each run."
+            f"came from; {loads}"
         ),
     )
     def _raw_table(
@@ -75,9 +92,19 @@ def _raw_table_asset(contract: TableContract) -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
         landing: LandingResource,
     ) -> dg.MaterializeResult:
-        load = load_table_into_postgres if warehouse.is_postgres else load_table
-        with warehouse.connect() as con:
-            result = load(con, landing.path, contract)
+        days = run_days(context, partitions.timezone) if partitions else None
+        if warehouse.is_postgres:
+            if days is not None:
+                raise dg.Failure(description=POSTGRES_FULL_ONLY)
+            with warehouse.connect() as con:
+                result = load_table_into_postgres(con, landing.path, contract)
+        else:
+            with warehouse.connect() as con:
+                # Without days the loader keeps its whole-table replace: the full refresh.
+                if days is None:
+                    result = load_table(con, landing.path, contract)
+                else:
+                    result = load_table(con, landing.path, contract, days=days)
         for relative_path in result.skipped_files:
             context.log.warning(f"{relative_path}: skipped, not a CSV, Parquet or JSON-lines file")
         for relative_path, columns in result.ignored_columns.items():
@@ -85,8 +112,9 @@ def _raw_table_asset(contract: TableContract) -> dg.AssetsDefinition:
                 f"{relative_path}: ignored {len(columns)} column(s) not in the "
                 f"{contract.name} contract: {', '.join(columns)}"
             )
+        replaced = "replaced" if days is None else f"rows of {describe_days(days)} replaced"
         context.log.info(
-            f"{contract.qualified_name}: replaced with {result.rows} rows "
+            f"{contract.qualified_name}: {replaced} with {result.rows} rows "
             f"from {len(result.files)} file(s)"
         )
         return dg.MaterializeResult(
@@ -99,7 +127,12 @@ def _raw_table_asset(contract: TableContract) -> dg.AssetsDefinition:
     return _raw_table
 
 
-raw_table_assets = [_raw_table_asset(contract) for contract in CONTRACTS.values()]
+def build_raw_table_assets(partitions: dg.DailyPartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """One asset per raw table; the event tables carry the daily partitions."""
+    return [
+        _raw_table_asset(contract, partitions if contract.name in PARTITIONED_TABLES else None)
+        for contract in CONTRACTS.values()
+    ]
 
 
 def write_report_tables(con: Connection, config: ReportConfig) -> dict[str, int]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import tempfile
 from collections.abc import Iterator
+from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -18,13 +20,22 @@ import typer
 from rich.console import Console
 
 from orchestration.landing import LandingError
+from orchestration.partitions import DayRange, PartitionSettingsError
 from orchestration.paths import DEFAULT_CONFIG, HILLSTROM_CONFIG
 from orchestration.personal_data import PiiSaltError, demo_pii_salt
 from orchestration.postgres import PostgresError
 from orchestration.publish import published_path
 from orchestration.report_config import ConfigError
 from orchestration.report_view import ReportViewError, read_report_tables, report_tables
-from orchestration.settings import BUSY_TIMEOUT_ENV, TARGET_ENV, RunSettings, SettingsError
+from orchestration.run_scope import DaysError, describe_days
+from orchestration.settings import (
+    BUSY_TIMEOUT_ENV,
+    SCHEDULE_TIMEZONE_ENV,
+    TARGET_ENV,
+    RunSettings,
+    SettingsError,
+    schedule_timezone,
+)
 
 app = typer.Typer(
     help="Which CRM campaigns drove conversions: build the report and show it.",
@@ -38,6 +49,7 @@ app.add_typer(example_app, name="example")
 # tables need more than the 80 columns rich would assume.
 console = Console(width=None if Console().is_terminal else 140)
 status_console = Console(stderr=True)
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 LandingOption = Annotated[
     Path | None,
@@ -101,6 +113,31 @@ ConfigOption = Annotated[
         show_default=False,
     ),
 ]
+DayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--day",
+        help=f"Build one day (YYYY-MM-DD, in ${SCHEDULE_TIMEZONE_ENV}, else Asia/Seoul) "
+        "instead of a full refresh: that day's landing folders and the incremental models.",
+        show_default=False,
+    ),
+]
+FromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        help="First day (YYYY-MM-DD) of a range to build in one run; needs --to.",
+        show_default=False,
+    ),
+]
+ToOption = Annotated[
+    str | None,
+    typer.Option(
+        "--to",
+        help="Last day (YYYY-MM-DD, inclusive) of the range that --from starts.",
+        show_default=False,
+    ),
+]
 VerboseOption = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show Dagster's and dbt's log lines.")
 ]
@@ -137,21 +174,56 @@ def _settings(
         raise _fail(str(exc)) from None
 
 
-def _build(settings: RunSettings, verbose: bool) -> None:
+def _parse_day(option: str, value: str) -> date:
+    # fromisoformat alone would also take 20261102 or 2026-W44-1.
+    try:
+        if not ISO_DAY.fullmatch(value):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"{option} {value}: expected a day as YYYY-MM-DD") from None
+
+
+def _days(day: str | None, first: str | None, last: str | None) -> DayRange | None:
+    """The days --day or --from/--to ask for, in the reporting zone; None for a full refresh."""
+    if day is not None and (first is not None or last is not None):
+        raise _fail("--day builds one day: give it alone, or --from and --to for a range")
+    if day is None and first is None and last is None:
+        return None
+    if (first is None) != (last is None):
+        given, missing = ("--from", "--to") if last is None else ("--to", "--from")
+        raise _fail(f"{given} needs {missing}: a range names its first and last day")
+    try:
+        timezone = schedule_timezone()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    if day is not None:
+        return DayRange.day(_parse_day("--day", day), timezone)
+    assert first is not None and last is not None
+    start, end = _parse_day("--from", first), _parse_day("--to", last)
+    if end < start:
+        raise _fail(f"--to {last} is before --from {first}")
+    return DayRange(start, end + timedelta(days=1), timezone)
+
+
+def _build(settings: RunSettings, verbose: bool, days: DayRange | None = None) -> None:
     # Imported here so that `--help` and `show` do not wait for Dagster to load.
     from orchestration.dbt_assets import ManifestMissingError
     from orchestration.pipeline import PipelineError, run_pipeline
 
     try:
         with _quiet(verbose):
-            summary = run_pipeline(settings, log_level="INFO" if verbose else "CRITICAL")
+            summary = run_pipeline(settings, days, log_level="INFO" if verbose else "CRITICAL")
     except (
         ConfigError,
+        DaysError,
         LandingError,
         ManifestMissingError,
+        PartitionSettingsError,
         PiiSaltError,
         PipelineError,
         PostgresError,
+        SettingsError,
     ) as exc:
         raise _fail(str(exc)) from None
 
@@ -160,6 +232,13 @@ def _build(settings: RunSettings, verbose: bool) -> None:
         for table, rows in summary.row_counts.items()
         if table.startswith("raw/") and not table.startswith("raw/report_")
     )
+    if days is None:
+        console.print("Full refresh: every landing file loaded, every model rebuilt.")
+    else:
+        console.print(
+            f"Days {describe_days(days)} ({days.timezone}): message_events and "
+            "product_events loaded from those days' folders, the other tables whole."
+        )
     console.print(f"Loaded rows: {loaded}.")
     console.print(_quarantine_line(summary.quarantined))
     console.print(
@@ -224,11 +303,18 @@ def run(
     config: ConfigOption = None,
     target: TargetOption = None,
     wait: WaitOption = None,
+    day: DayOption = None,
+    from_day: FromOption = None,
+    to_day: ToOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Validate the config, load the landing files and build every mart."""
+    """Validate the config, load the landing files and build every mart.
+
+    By default a full refresh; --day, or --from and --to, build those days only, in one run.
+    """
+    days = _days(day, from_day, to_day)
     settings = _settings(target, wait, database=database, landing=landing, config=config)
-    _build(settings, verbose)
+    _build(settings, verbose, days)
     console.print(f"Show it with: {_show_hint(settings)}")
 
 

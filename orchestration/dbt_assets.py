@@ -1,13 +1,23 @@
-"""The dbt project as Dagster assets: every model and seed an asset, every test a check."""
+"""The dbt project as Dagster assets: every model and seed an asset, every test a check.
 
+The models tagged ``partitioned`` (the event rows, the receipts and the conversion
+pairs: incremental models) are one set with the daily partitions and build only the
+days of their run; every other model, seed and snapshot is a second, unpartitioned set
+that dbt rebuilds whole.
+"""
+
+import json
+import os
 import shutil
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration.partitions import DayRange, late_allowance_hours
 from orchestration.paths import DBT_PROJECT_DIR, MANIFEST_PATH, PROFILES_DIR, ensure_profiles
 from orchestration.personal_data import require_pii_salt
 from orchestration.quarantine import (
@@ -17,6 +27,7 @@ from orchestration.quarantine import (
     reason_counts,
 )
 from orchestration.resources import WarehouseResource
+from orchestration.run_scope import POSTGRES_FULL_ONLY, is_full_refresh, run_days
 
 # The dbt unit tests check the rules on hand-made rows, not the warehouse's
 # data; they run in the test suite (tests/test_dbt_unit.py), not every night.
@@ -26,13 +37,17 @@ BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
 # dagster-dbt gives every run a target folder of its own (manifest, compiled SQL,
 # run results, several MB); the newest few are kept for looking into a failure.
 KEPT_RUN_TARGETS = 5
+# The per-run target folders are named after the op, so both names share this prefix.
 DBT_ASSETS_NAME = "campaign_report_dbt"
+DAILY_DBT_ASSETS_NAME = f"{DBT_ASSETS_NAME}_daily"
+PARTITIONED_TAG = "partitioned"
+INDIRECT_SELECTION_ENV = "DBT_INDIRECT_SELECTION"
 
 
 def prune_run_targets(target_dir: Path, keep: int = KEPT_RUN_TARGETS) -> list[Path]:
     """Delete all but the newest `keep` per-run target folders; return what was deleted."""
     runs = sorted(
-        (path for path in target_dir.glob(f"{DBT_ASSETS_NAME}-*") if path.is_dir()),
+        (path for path in target_dir.glob(f"{DBT_ASSETS_NAME}*-*") if path.is_dir()),
         key=lambda path: path.stat().st_mtime,
         reverse=True,
     )
@@ -57,8 +72,10 @@ def campaign_report_project() -> DbtProject:
     return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=PROFILES_DIR)
 
 
-def build_dbt_assets(manifest_path: Path = MANIFEST_PATH) -> dg.AssetsDefinition:
-    """Define the dbt assets from the manifest that `make setup` builds with `dbt parse`.
+def build_dbt_assets(
+    partitions: dg.DailyPartitionsDefinition, manifest_path: Path = MANIFEST_PATH
+) -> list[dg.AssetsDefinition]:
+    """Define the two dbt asset sets from the manifest that `make setup` builds with `dbt parse`.
 
     Parsing the project here instead would open the warehouse and take seconds
     every time the code location loads, so a missing manifest is an error.
@@ -73,6 +90,7 @@ def build_dbt_assets(manifest_path: Path = MANIFEST_PATH) -> dg.AssetsDefinition
         manifest=manifest_path,
         project=campaign_report_project(),
         name=DBT_ASSETS_NAME,
+        exclude=f"tag:{PARTITIONED_TAG}",
         dagster_dbt_translator=CampaignReportTranslator(),
     )
     def campaign_report_dbt(
@@ -80,21 +98,83 @@ def build_dbt_assets(manifest_path: Path = MANIFEST_PATH) -> dg.AssetsDefinition
         dbt: DbtCliResource,
         warehouse: WarehouseResource,
     ):
-        # `build` runs each model's tests right after it, so a failed test stops
-        # the models that depend on it and shows as a failed asset check.
-        require_pii_salt()
-        ensure_profiles()
-        pruned = prune_run_targets(DBT_PROJECT_DIR / "target")
-        if pruned:
-            context.log.info(f"Deleted {len(pruned)} old dbt run folders from dbt_project/target")
-        with warehouse.dbt_environment():
-            invocation = dbt.cli(BUILD_ARGS, context=context, raise_on_error=False)
-            yield from _with_quarantine_counts(context, warehouse, invocation.stream())
-            error = invocation.get_error()
-        if error is not None:
-            raise error
+        # These models are tables and views that dbt rebuilds whole anyway; the flag
+        # only matters to seeds, which a full refresh recreates.
+        args = [*BUILD_ARGS, "--full-refresh"] if is_full_refresh(context.run.tags) else BUILD_ARGS
+        yield from _build(context, dbt, warehouse, args)
 
-    return campaign_report_dbt
+    @dbt_assets(
+        manifest=manifest_path,
+        project=campaign_report_project(),
+        name=DAILY_DBT_ASSETS_NAME,
+        select=f"tag:{PARTITIONED_TAG}",
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        dagster_dbt_translator=CampaignReportTranslator(),
+    )
+    def campaign_report_dbt_daily(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: WarehouseResource,
+    ):
+        days = run_days(context, partitions.timezone)
+        if days is not None and warehouse.is_postgres:
+            raise dg.Failure(description=POSTGRES_FULL_ONLY)
+        yield from _build(context, dbt, warehouse, daily_build_args(days))
+
+    return [campaign_report_dbt, campaign_report_dbt_daily]
+
+
+def daily_build_args(days: DayRange | None) -> list[str]:
+    """dbt's arguments for the partitioned models: their days, or a rebuild from scratch."""
+    if days is None:
+        return [*BUILD_ARGS, "--full-refresh"]
+    # The models read the window and widen it by the late-data allowance themselves.
+    return [*BUILD_ARGS, "--vars", json.dumps(days.dbt_vars(late_allowance_hours()))]
+
+
+def _build(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    args: list[str],
+) -> Iterator[Any]:
+    # `build` runs each model's tests right after it, so a failed test stops
+    # the models that depend on it and shows as a failed asset check.
+    require_pii_salt()
+    ensure_profiles()
+    pruned = prune_run_targets(DBT_PROJECT_DIR / "target")
+    if pruned:
+        context.log.info(f"Deleted {len(pruned)} old dbt run folders from dbt_project/target")
+    with warehouse.dbt_environment(), _only_the_checks_of_this_step(context, args) as args:
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        yield from _with_quarantine_counts(context, warehouse, invocation.stream())
+        error = invocation.get_error()
+    if error is not None:
+        raise error
+
+
+@contextmanager
+def _only_the_checks_of_this_step(
+    context: dg.AssetExecutionContext, args: list[str]
+) -> Iterator[list[str]]:
+    """Run exactly the tests that are this step's asset checks, named one by one.
+
+    The two dbt asset sets feed each other (staging, then the daily models, then the
+    marts), so Dagster splits a run into several dbt steps. dbt's default would also run,
+    in an early step, a relationship test whose other model a later step builds, and
+    fail it on a table that does not exist yet.
+    """
+    tests = sorted(check.name for check in context.selected_asset_check_keys)
+    previous = os.environ.get(INDIRECT_SELECTION_ENV)
+    os.environ[INDIRECT_SELECTION_ENV] = "empty"
+    try:
+        yield [*args, "--select", " ".join(tests)] if tests else args
+    finally:
+        if previous is None:
+            os.environ.pop(INDIRECT_SELECTION_ENV, None)
+        else:
+            os.environ[INDIRECT_SELECTION_ENV] = previous
 
 
 def _with_quarantine_counts(

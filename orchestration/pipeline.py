@@ -9,19 +9,22 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
 from orchestration.definitions import build_definitions
 from orchestration.landing import check_landing
+from orchestration.partitions import DayRange, daily_partitions, first_day, late_allowance_hours
 from orchestration.paths import ensure_profiles
 from orchestration.personal_data import require_pii_salt
 from orchestration.postgres import check_ready
 from orchestration.quarantine import QUARANTINE_SCHEMA, REASON_PREFIX
 from orchestration.report_config import load_config
 from orchestration.run_lock import duckdb_busy_reason
-from orchestration.schedules import JOB_NAME
-from orchestration.settings import DEFAULT_SCHEDULE_TIMEZONE, RunSettings
+from orchestration.run_scope import POSTGRES_FULL_ONLY, check_days, every_day, range_tags
+from orchestration.schedules import FULL_REFRESH_JOB_NAME, JOB_NAME
+from orchestration.settings import RunSettings, schedule_timezone
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 DBT_LOG_PATH = re.compile(r"dbt debug log: (\S+?dbt\.log)")
@@ -128,10 +131,11 @@ def _failed_checks(
 def _summarise(result: dg.ExecuteInProcessResult) -> RunSummary:
     row_counts: dict[str, int] = {}
     quarantined: dict[str, dict[str, int]] = {}
-    materialized = 0
+    # A run over several days records a partitioned asset once a day; count it once.
+    materialized: set[dg.AssetKey] = set()
     for event in result.get_asset_materialization_events():
         materialization = event.materialization
-        materialized += 1
+        materialized.add(materialization.asset_key)
         row_count = materialization.metadata.get("dagster/row_count")
         if row_count is not None:
             row_counts[materialization.asset_key.to_user_string()] = int(row_count.value)
@@ -145,34 +149,52 @@ def _summarise(result: dg.ExecuteInProcessResult) -> RunSummary:
     outcomes = Counter(evaluation.passed for evaluation in result.get_asset_check_evaluations())
     return RunSummary(
         row_counts=row_counts,
-        materialized=materialized,
+        materialized=len(materialized),
         checks_passed=outcomes[True],
         checks_warned=_failed_checks(result, dg.AssetCheckSeverity.WARN),
         quarantined=quarantined,
     )
 
 
-def run_pipeline(settings: RunSettings, *, log_level: str = "CRITICAL") -> RunSummary:
-    """Validate the inputs, then execute campaign_report_job in-process on a throwaway instance.
+def run_pipeline(
+    settings: RunSettings, days: DayRange | None = None, *, log_level: str = "CRITICAL"
+) -> RunSummary:
+    """Validate the inputs, then build the report in-process on a throwaway instance.
 
-    Raises ConfigError, LandingError, PiiSaltError, ManifestMissingError or
-    PostgresError before anything is written when the inputs or the warehouse are
-    unusable, and PipelineError when a step fails, saying so when the warehouse was
-    busy.
+    Without `days` this is a full refresh: every landing file is loaded and every model
+    rebuilt from scratch. With `days`, it is one run of campaign_report_job over that
+    range of daily partitions, as a backfill from the UI would be.
+
+    Raises ConfigError, LandingError, PiiSaltError, ManifestMissingError, PostgresError,
+    DaysError, PartitionSettingsError or SettingsError before anything is written when the inputs or
+    the warehouse are unusable, and PipelineError when a step fails, saying so when the
+    warehouse was busy.
     """
     load_config(settings.config)
     check_landing(settings.landing)
     require_pii_salt()
     ensure_profiles()
+    if days is not None and settings.target == "postgres":
+        raise PipelineError(POSTGRES_FULL_ONLY)
+    first = first_day()
+    if days is not None:
+        check_days(days, date.fromisoformat(first), datetime.now(UTC))
+        # Read by the dbt step; a bad value should stop the run before it loads anything.
+        late_allowance_hours()
     if settings.target == "postgres":
         check_ready(settings.postgres, settings.analyst_role)
-    definitions = build_definitions(settings, DEFAULT_SCHEDULE_TIMEZONE)
-    job = definitions.resolve_job_def(JOB_NAME)
+    partitions = daily_partitions(days.timezone if days else schedule_timezone(), first)
+    # The full refresh job carries the tag that makes every asset ignore the range.
+    job_name, run_days = (
+        (JOB_NAME, days) if days else (FULL_REFRESH_JOB_NAME, every_day(partitions))
+    )
+    job = build_definitions(settings, partitions).resolve_job_def(job_name)
     with dg.DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            tags=range_tags(run_days),
         )
     if not result.success:
         raise PipelineError(_failure_reason(result, settings))

@@ -166,15 +166,15 @@ class RunSettings:
 
 
 def schedule_timezone(environ: Mapping[str, str] | None = None) -> str:
-    """The IANA zone the daily schedule runs in.
+    """The reporting time zone: where a daily partition starts and ends, and the schedule runs.
 
     The report config's own timezone is only known once its file is read at run
-    time, so the schedule has a fixed default that an environment variable overrides.
+    time, so the partitions have a fixed default that an environment variable overrides.
     """
     env = os.environ if environ is None else environ
     value = env.get(SCHEDULE_TIMEZONE_ENV) or DEFAULT_SCHEDULE_TIMEZONE
     if value not in available_timezones():
-        raise ValueError(
+        raise SettingsError(
             f"{SCHEDULE_TIMEZONE_ENV}: expected an IANA time zone name such as "
             f"Asia/Seoul or UTC, got {value!r}"
         )

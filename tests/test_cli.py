@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from orchestration import dbt_assets
+from orchestration import dbt_assets, pipeline
 from orchestration.cli import app
+from orchestration.partitions import FIRST_DAY_ENV, DayRange
+from orchestration.pipeline import RunSummary
 from orchestration.publish import published_path
 from orchestration.report_view import report_tables
-from orchestration.settings import RunSettings
+from orchestration.settings import SCHEDULE_TIMEZONE_ENV, RunSettings
 
 runner = CliRunner()
 
@@ -52,6 +55,7 @@ def test_run_then_show_succeeds(settings: RunSettings) -> None:
     )
     # The fixture is clean: nothing set aside, nothing for a person to look at.
     assert "Quarantined rows: none." in result.stdout
+    assert "Full refresh: every landing file loaded, every model rebuilt." in result.stdout
     assert "warned" not in result.stdout
     # dbt's own progress lines stay out of a quiet run.
     assert "START sql table model" not in result.stdout
@@ -155,4 +159,132 @@ def test_show_without_a_database_says_to_build_it(tmp_path: Path) -> None:
     database = tmp_path / "absent.duckdb"
     assert _single_error_line(_invoke("show", "--database", str(database))) == (
         f"{database}: database not found; build it first with `campaign-report run`"
+    )
+
+
+@pytest.fixture
+def asked_days(monkeypatch: pytest.MonkeyPatch) -> list[DayRange | None]:
+    """The days each `run` hands to the pipeline, which is not run."""
+    asked: list[DayRange | None] = []
+
+    def record(settings: RunSettings, days: DayRange | None = None, **options: str) -> RunSummary:
+        asked.append(days)
+        return RunSummary()
+
+    monkeypatch.setattr(pipeline, "run_pipeline", record)
+    monkeypatch.delenv(SCHEDULE_TIMEZONE_ENV, raising=False)
+    return asked
+
+
+@pytest.mark.parametrize(
+    ("options", "days"),
+    [
+        ((), None),
+        (("--day", "2026-11-02"), DayRange(date(2026, 11, 2), date(2026, 11, 3), "Asia/Seoul")),
+        # --to is the last day built; the range's end is the day after it.
+        (
+            ("--from", "2026-11-02", "--to", "2026-11-04"),
+            DayRange(date(2026, 11, 2), date(2026, 11, 5), "Asia/Seoul"),
+        ),
+        (
+            ("--from", "2026-11-02", "--to", "2026-11-02"),
+            DayRange(date(2026, 11, 2), date(2026, 11, 3), "Asia/Seoul"),
+        ),
+    ],
+)
+def test_run_builds_everything_by_default_or_the_days_asked(
+    settings: RunSettings,
+    asked_days: list[DayRange | None],
+    options: tuple[str, ...],
+    days: DayRange | None,
+) -> None:
+    result = _invoke(*_run_args(settings), *options)
+    assert result.exit_code == 0, result.output
+    assert asked_days == [days]
+    if days is None:
+        assert "Full refresh: every landing file loaded, every model rebuilt." in result.stdout
+    else:
+        assert f"({days.timezone}): message_events and product_events loaded" in result.stdout
+
+
+def test_days_are_days_of_the_reporting_time_zone(
+    settings: RunSettings, asked_days: list[DayRange | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SCHEDULE_TIMEZONE_ENV, "Europe/Berlin")
+    assert _invoke(*_run_args(settings), "--day", "2026-11-02").exit_code == 0
+    assert asked_days == [DayRange(date(2026, 11, 2), date(2026, 11, 3), "Europe/Berlin")]
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        (("--day", "2026-11-31"), "--day 2026-11-31: expected a day as YYYY-MM-DD"),
+        (("--day", "20261102"), "--day 20261102: expected a day as YYYY-MM-DD"),
+        (
+            ("--from", "2026-11-02", "--to", "2026-11-4"),
+            "--to 2026-11-4: expected a day as YYYY-MM-DD",
+        ),
+        (
+            ("--day", "2026-11-02", "--from", "2026-11-02", "--to", "2026-11-03"),
+            "--day builds one day: give it alone, or --from and --to for a range",
+        ),
+        (
+            ("--day", "2026-11-02", "--to", "2026-11-03"),
+            "--day builds one day: give it alone, or --from and --to for a range",
+        ),
+        (("--from", "2026-11-02"), "--from needs --to: a range names its first and last day"),
+        (("--to", "2026-11-02"), "--to needs --from: a range names its first and last day"),
+        (
+            ("--from", "2026-11-04", "--to", "2026-11-02"),
+            "--to 2026-11-02 is before --from 2026-11-04",
+        ),
+    ],
+)
+def test_bad_days_are_refused_before_the_pipeline_starts(
+    settings: RunSettings,
+    asked_days: list[DayRange | None],
+    options: tuple[str, ...],
+    reason: str,
+) -> None:
+    assert _single_error_line(_invoke(*_run_args(settings), *options)) == reason
+    assert asked_days == []
+
+
+def test_days_the_partitions_do_not_have_are_refused(
+    settings: RunSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(FIRST_DAY_ENV, raising=False)
+    monkeypatch.delenv(SCHEDULE_TIMEZONE_ENV, raising=False)
+    before = _invoke(*_run_args(settings), "--from", "2026-10-30", "--to", "2026-11-02")
+    assert _single_error_line(before) == (
+        "2026-10-30: before the first day of the daily partitions, 2026-11-01 "
+        "(set CAMPAIGN_REPORT_FIRST_DAY to start them earlier)"
+    )
+    # A day far ahead has certainly not ended; the latest day to build moves with the clock.
+    ahead = _single_error_line(_invoke(*_run_args(settings), "--day", "2999-01-01"))
+    assert ahead.startswith(
+        "2999-01-01: that day has not ended yet in Asia/Seoul; the latest day to build is "
+    )
+    monkeypatch.setenv(FIRST_DAY_ENV, "Nov 1")
+    assert _single_error_line(_invoke(*_run_args(settings), "--day", "2026-11-02")) == (
+        "CAMPAIGN_REPORT_FIRST_DAY: expected the first day of data as YYYY-MM-DD, got 'Nov 1'"
+    )
+    assert not settings.database.exists()
+
+
+def test_daily_runs_are_refused_on_postgres_before_connecting(settings: RunSettings) -> None:
+    # No server is needed: the refusal comes before the pipeline looks for one.
+    reason = _single_error_line(
+        _invoke(*_run_args(settings), "--target", "postgres", "--day", "2026-11-02")
+    )
+    assert reason == "daily partitions run on DuckDB only; use a full run"
+
+
+def test_a_bad_reporting_time_zone_is_named(
+    settings: RunSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SCHEDULE_TIMEZONE_ENV, "Seoul")
+    assert _single_error_line(_invoke(*_run_args(settings), "--day", "2026-11-02")) == (
+        "CAMPAIGN_REPORT_SCHEDULE_TIMEZONE: expected an IANA time zone name such as "
+        "Asia/Seoul or UTC, got 'Seoul'"
     )

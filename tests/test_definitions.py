@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
+from dagster_dbt import dbt_assets
 
-from orchestration.dbt_assets import ManifestMissingError, build_dbt_assets, prune_run_targets
+from orchestration.dbt_assets import (
+    CampaignReportTranslator,
+    ManifestMissingError,
+    build_dbt_assets,
+    prune_run_targets,
+)
 from orchestration.definitions import defs
-from orchestration.paths import DEFAULT_CONFIG, DEFAULT_DATABASE, DEFAULT_LANDING
+from orchestration.partitions import FIRST_DAY_ENV, daily_partitions
+from orchestration.paths import DEFAULT_CONFIG, DEFAULT_DATABASE, DEFAULT_LANDING, MANIFEST_PATH
 from orchestration.publish_assets import PUBLISHED_KEY
+from orchestration.quarantine import nothing_lost_checks
 from orchestration.resources import warehouse_resource
 from orchestration.settings import (
     ANALYST_ROLE_ENV,
@@ -36,6 +47,7 @@ def loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dbt_manifest: Path) 
     monkeypatch.setenv(DATABASE_ENV, str(tmp_path / "never-created.duckdb"))
     monkeypatch.delenv(SCHEDULE_TIMEZONE_ENV, raising=False)
     monkeypatch.delenv(TARGET_ENV, raising=False)
+    monkeypatch.delenv(FIRST_DAY_ENV, raising=False)
     return defs()
 
 
@@ -52,6 +64,98 @@ def test_daily_schedule_runs_the_job_at_six_in_seoul(loaded: dg.Definitions) -> 
     assert schedule.job_name == "campaign_report_job"
     assert schedule.cron_schedule == "0 6 * * *"
     assert schedule.execution_timezone == "Asia/Seoul"
+    # On as soon as `dagster dev` loads it, with no click in the UI.
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+@pytest.mark.parametrize(
+    ("scheduled", "partition"),
+    [
+        # 06:00 on 3 November in Seoul builds 2 November, the day that ended at midnight.
+        (datetime(2026, 11, 3, 6, 0, tzinfo=ZoneInfo("Asia/Seoul")), "2026-11-02"),
+        # The same instant written in UTC, where it is still the 2nd: 21:00 on the 2nd.
+        (datetime(2026, 11, 2, 21, 0, tzinfo=UTC), "2026-11-02"),
+        # The first tick after the first day has ended.
+        (datetime(2026, 11, 2, 6, 0, tzinfo=ZoneInfo("Asia/Seoul")), "2026-11-01"),
+    ],
+)
+def test_the_schedule_builds_the_day_just_ended(
+    loaded: dg.Definitions, scheduled: datetime, partition: str
+) -> None:
+    schedule = loaded.resolve_schedule_def("campaign_report_daily")
+    with dg.build_schedule_context(scheduled_execution_time=scheduled) as context:
+        result = schedule.evaluate_tick(context)
+    assert [request.partition_key for request in result.run_requests or []] == [partition]
+
+
+def test_one_job_holds_the_daily_and_the_whole_assets(loaded: dg.Definitions) -> None:
+    graph = loaded.resolve_asset_graph()
+    daily = {
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).partitions_def is not None
+    }
+    partitioned_models = _partitioned_models()
+    assert daily == {"raw/message_events", "raw/product_events"} | {
+        f"intermediate/{name}" for name in partitioned_models
+    }
+    for key in daily:
+        node = graph.get(dg.AssetKey.from_user_string(key))
+        assert node.partitions_def == daily_partitions("Asia/Seoul", "2026-11-01")
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    for name in ("campaign_report_job", "campaign_report_full_refresh"):
+        job = loaded.resolve_job_def(name)
+        assert job.partitions_def == daily_partitions("Asia/Seoul", "2026-11-01")
+        # A backfill of the job over any range is one run.
+        assert job.backfill_policy == dg.BackfillPolicy.single_run()
+        assert (
+            job.asset_layer.selected_asset_keys
+            == loaded.resolve_job_def("campaign_report_job").asset_layer.selected_asset_keys
+        )
+    assert loaded.resolve_job_def("campaign_report_full_refresh").tags == {
+        "campaign_report/full_refresh": "true"
+    }
+    assert "campaign_report/full_refresh" not in loaded.resolve_job_def("campaign_report_job").tags
+
+
+def _partitioned_models() -> set[str]:
+    manifest = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
+    return {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and "partitioned" in node["tags"]
+    }
+
+
+def test_the_two_dbt_sets_split_every_dbt_node_between_them(dbt_manifest: Path) -> None:
+    partitions = daily_partitions("Asia/Seoul", "2026-11-01")
+    whole, daily = build_dbt_assets(partitions)
+
+    @dbt_assets(manifest=dbt_manifest, dagster_dbt_translator=CampaignReportTranslator())
+    def every_node(): ...
+
+    assert whole.keys.isdisjoint(daily.keys)
+    assert whole.keys | daily.keys == every_node.keys
+    assert {key.path[-1] for key in daily.keys} == _partitioned_models()
+    # Until the incremental models exist, the tag is on the receipts and the pairs.
+    assert {"int_message_receipts", "int_conversion_message_pairs"} <= _partitioned_models()
+    assert daily.partitions_def == partitions
+    assert daily.backfill_policy == dg.BackfillPolicy.single_run()
+    assert whole.partitions_def is None
+    # Every dbt test is a check of exactly one of the two sets.
+    assert {check.name for check in whole.check_keys}.isdisjoint(
+        check.name for check in daily.check_keys
+    )
+    assert whole.check_keys | daily.check_keys == every_node.check_keys
+
+
+def test_the_nothing_lost_checks_count_assets_that_exist(loaded: dg.Definitions) -> None:
+    graph = loaded.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    for check in nothing_lost_checks:
+        (spec,) = check.check_specs
+        assert spec.asset_key in keys
+        assert {dep.asset_key for dep in spec.additional_deps} <= keys
 
 
 def test_schedule_timezone_comes_from_the_environment() -> None:
@@ -155,7 +259,9 @@ def test_dbt_models_are_grouped_by_layer(loaded: dg.Definitions) -> None:
 
 def test_a_missing_manifest_says_to_run_make_setup(tmp_path: Path) -> None:
     with pytest.raises(ManifestMissingError) as raised:
-        build_dbt_assets(tmp_path / "target" / "manifest.json")
+        build_dbt_assets(
+            daily_partitions("UTC", "2026-11-01"), tmp_path / "target" / "manifest.json"
+        )
     assert str(raised.value) == (
         f"{tmp_path / 'target' / 'manifest.json'}: dbt manifest not found; run `make setup` "
         "to build it (it runs `dbt parse` in dbt_project/)"

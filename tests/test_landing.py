@@ -9,8 +9,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.assets import raw_table_assets
+from orchestration.assets import build_raw_table_assets
 from orchestration.landing import CONTRACTS, LandingError, check_landing, load_table
+from orchestration.partitions import daily_partitions
 from orchestration.resources import LandingResource, WarehouseResource
 
 CAMPAIGNS = CONTRACTS["campaigns"]
@@ -300,8 +301,9 @@ def test_raw_assets_load_the_fixture_through_dagster(tmp_path: Path, landing: Pa
     # Named raw.duckdb on purpose: DuckDB then has a catalog called raw as
     # well as the schema, which unqualified table names would trip over.
     database = tmp_path / "raw.duckdb"
+    # No partition: a full refresh, which loads every file of every table.
     result = dg.materialize(
-        raw_table_assets,
+        build_raw_table_assets(daily_partitions("UTC", "2024-03-01")),
         resources={
             "warehouse": WarehouseResource(database=str(database)),
             "landing": LandingResource(folder=str(landing)),
