@@ -342,10 +342,13 @@ def demo(
     verbose: VerboseOption = False,
 ) -> None:
     """Generate sample data, build the report with config/reports.yml and show it."""
-    from orchestration.sample_data import generate_sample_data
+    from orchestration.sample_data import deliver_by_day, generate_sample_data
+    from orchestration.settings import schedule_timezone
 
     settings = _settings(target, database=database, landing=landing, config=DEFAULT_CONFIG)
     written = generate_sample_data(settings.landing, persons=persons)
+    # In day folders, as nightly exports land, so the UI's daily runs find their days.
+    deliver_by_day(settings.landing, schedule_timezone())
     console.print(
         f"Wrote sample data for {persons:,} persons to {settings.landing}: "
         f"{written.campaigns:,} campaigns, {written.message_events:,} message events, "

@@ -1,4 +1,3 @@
-{{ config(tags=['partitioned']) }}
 -- One row per report, goal, conversion and received message of the same
 -- person whose direct or indirect window covers the conversion. A message's
 -- windows depend on the channel it was received on and on the anchor: the

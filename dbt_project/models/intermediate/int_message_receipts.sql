@@ -1,4 +1,3 @@
-{{ config(tags=['partitioned']) }}
 -- One row per message: who received it, when it was sent, whether, when
 -- and on which channel it was received, its first open and click. All the
 -- events sharing a message_id are one message, whatever channel each was
