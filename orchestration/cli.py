@@ -213,7 +213,7 @@ def _build(settings: RunSettings, verbose: bool, days: DayRange | None = None) -
 
     try:
         with _quiet(verbose):
-            summary = run_pipeline(settings, days, log_level="INFO" if verbose else "CRITICAL")
+            summary = run_pipeline(settings, days=days, log_level="INFO" if verbose else "CRITICAL")
     except (
         ConfigError,
         DaysError,
