@@ -43,8 +43,10 @@ lint: setup
 	CAMPAIGN_REPORT_DATABASE=$(SCRATCH_DB) CAMPAIGN_REPORT_PII_SALT=$(LINT_SALT) \
 		$(BIN)/sqlfluff lint dbt_project
 
+# Two workers, one test module each at a time: the machine has two cores, and a
+# module's fixtures (one pipeline run shared by its tests) stay in one worker.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 # Sizes are message events, e.g. BENCH_SIZES=100k,1M make bench for a quick look.
 bench: setup

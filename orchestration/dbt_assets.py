@@ -5,10 +5,10 @@ pairs: incremental models) build only the days of their run. They are one set wi
 daily partitions, together with the few views and tables that lie between them (the
 staged events, the stitched product events, the goal conversions, the report's
 campaigns) and the event tables' quarantine, which dbt rebuilds whole in every run
-like the rest. Keeping those in
-the daily set lets a run call dbt three times (before, daily, after) instead of once
-for every hop between the sets. Every other model, seed and snapshot is a second,
-unpartitioned set.
+like the rest. Every other model,
+seed and snapshot is unpartitioned, in two sets: what the daily set reads, and the
+rest. So a run calls dbt three times, before, daily and after, instead of once for
+every hop of the lineage between the sets.
 """
 
 import json
@@ -45,10 +45,15 @@ KEPT_RUN_TARGETS = 5
 # The per-run target folders are named after the op, so both names share this prefix.
 DBT_ASSETS_NAME = "campaign_report_dbt"
 DAILY_DBT_ASSETS_NAME = f"{DBT_ASSETS_NAME}_daily"
+UPSTREAM_DBT_ASSETS_NAME = f"{DBT_ASSETS_NAME}_upstream"
 PARTITIONED_TAG = "partitioned"
 # The incremental models, every model both downstream and upstream of one of them, and
 # the event tables' quarantine: the nothing_lost checks of the staged events count it,
 # so it must be built in the same stretch of the run as they are.
+# Before the daily set: what it reads, and the small tables' quarantine, which the
+# blocking nothing_lost checks of the staged campaigns and identities count before
+# anything downstream of them may start.
+UPSTREAM_SELECTION = f"+tag:{PARTITIONED_TAG} qua_campaigns qua_identities"
 DAILY_SELECTION = (
     f"tag:{PARTITIONED_TAG}+,+tag:{PARTITIONED_TAG} qua_message_events qua_product_events"
 )
@@ -87,7 +92,7 @@ def campaign_report_project() -> DbtProject:
 def build_dbt_assets(
     partitions: dg.DailyPartitionsDefinition, manifest_path: Path = MANIFEST_PATH
 ) -> list[dg.AssetsDefinition]:
-    """Define the two dbt asset sets from the manifest that `make setup` builds with `dbt parse`.
+    """Define the three dbt asset sets from the manifest that `make setup` builds with `dbt parse`.
 
     Parsing the project here instead would open the warehouse and take seconds
     every time the code location loads, so a missing manifest is an error.
@@ -98,22 +103,34 @@ def build_dbt_assets(
             "(it runs `dbt parse` in dbt_project/)"
         )
 
-    @dbt_assets(
-        manifest=manifest_path,
-        project=campaign_report_project(),
-        name=DBT_ASSETS_NAME,
-        exclude=DAILY_SELECTION,
-        dagster_dbt_translator=CampaignReportTranslator(),
+    def whole_set(name: str, **selection: str) -> dg.AssetsDefinition:
+        @dbt_assets(
+            manifest=manifest_path,
+            project=campaign_report_project(),
+            name=name,
+            dagster_dbt_translator=CampaignReportTranslator(),
+            **selection,
+        )
+        def _whole(
+            context: dg.AssetExecutionContext,
+            dbt: DbtCliResource,
+            warehouse: WarehouseResource,
+        ):
+            # These models are tables and views that dbt rebuilds whole anyway; the
+            # flag only matters to seeds, which a full refresh recreates.
+            full = is_full_refresh(context.run.tags)
+            args = [*BUILD_ARGS, "--full-refresh"] if full else BUILD_ARGS
+            yield from _build(context, dbt, warehouse, args)
+
+        return _whole
+
+    # What the daily set reads, and everything else. Split in two, each is one dbt call
+    # of a run, before and after the daily set's; as one set, Dagster would cut it into
+    # as many calls as the lineage crosses between the sets.
+    upstream = whole_set(
+        UPSTREAM_DBT_ASSETS_NAME, select=UPSTREAM_SELECTION, exclude=DAILY_SELECTION
     )
-    def campaign_report_dbt(
-        context: dg.AssetExecutionContext,
-        dbt: DbtCliResource,
-        warehouse: WarehouseResource,
-    ):
-        # These models are tables and views that dbt rebuilds whole anyway; the flag
-        # only matters to seeds, which a full refresh recreates.
-        args = [*BUILD_ARGS, "--full-refresh"] if is_full_refresh(context.run.tags) else BUILD_ARGS
-        yield from _build(context, dbt, warehouse, args)
+    downstream = whole_set(DBT_ASSETS_NAME, exclude=f"{UPSTREAM_SELECTION} {DAILY_SELECTION}")
 
     @dbt_assets(
         manifest=manifest_path,
@@ -134,7 +151,7 @@ def build_dbt_assets(
             raise dg.Failure(description=POSTGRES_FULL_ONLY)
         yield from _build(context, dbt, warehouse, daily_build_args(days))
 
-    return [campaign_report_dbt, campaign_report_dbt_daily]
+    return [upstream, campaign_report_dbt_daily, downstream]
 
 
 def daily_build_args(days: DayRange | None) -> list[str]:

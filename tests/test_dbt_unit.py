@@ -41,8 +41,16 @@ def _create_empty_sources(database: Path) -> None:
 
 def _dbt(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CAMPAIGN_REPORT_DATABASE": str(database), "DBT_PROFILES_DIR": str(REPO)}
+    # A target folder of its own: the project's holds the manifest the other tests'
+    # Dagster definitions read, perhaps at this very moment in another worker.
+    target = ["--target-path", str(database.parent / "target")]
     return subprocess.run(
-        [str(DBT), *args], cwd=DBT_PROJECT, env=env, capture_output=True, text=True, check=False
+        [str(DBT), *args, *target],
+        cwd=DBT_PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 

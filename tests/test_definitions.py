@@ -148,25 +148,46 @@ def _partitioned_models() -> set[str]:
     }
 
 
-def test_the_two_dbt_sets_split_every_dbt_node_between_them(dbt_manifest: Path) -> None:
+def test_the_three_dbt_sets_split_every_dbt_node_between_them(dbt_manifest: Path) -> None:
     partitions = daily_partitions("Asia/Seoul", "2026-11-01")
-    whole, daily = build_dbt_assets(partitions)
+    upstream, daily, downstream = build_dbt_assets(partitions)
 
     @dbt_assets(manifest=dbt_manifest, dagster_dbt_translator=CampaignReportTranslator())
     def every_node(): ...
 
-    assert whole.keys.isdisjoint(daily.keys)
-    assert whole.keys | daily.keys == every_node.keys
+    sets = (upstream, daily, downstream)
+    assert sum(len(one.keys) for one in sets) == len(every_node.keys)
+    assert upstream.keys | daily.keys | downstream.keys == every_node.keys
     assert {key.to_user_string() for key in daily.keys} == DAILY_DBT_MODELS
     assert _partitioned_models() == INCREMENTAL_MODELS
+    # Read off the lineage by hand: the config, the campaigns, the identities, the seed
+    # and the small tables' quarantine come before the daily set; the marts after it.
+    assert {
+        "staging/stg_campaigns",
+        "staging/stg_report_channel_windows",
+        "intermediate/int_device_users",
+        "reference/channel_capabilities",
+        "quarantine/campaigns",
+        "quarantine/identities",
+    } <= {key.to_user_string() for key in upstream.keys}
+    assert "marts/fct_campaign_performance" in {key.to_user_string() for key in downstream.keys}
     assert daily.partitions_def == partitions
     assert daily.backfill_policy == dg.BackfillPolicy.single_run()
-    assert whole.partitions_def is None
-    # Every dbt test is a check of exactly one of the two sets.
-    assert {check.name for check in whole.check_keys}.isdisjoint(
-        check.name for check in daily.check_keys
-    )
-    assert whole.check_keys | daily.check_keys == every_node.check_keys
+    assert upstream.partitions_def is None and downstream.partitions_def is None
+    # Every dbt test is a check of exactly one of the three sets.
+    assert sum(len(one.check_keys) for one in sets) == len(every_node.check_keys)
+    assert upstream.check_keys | daily.check_keys | downstream.check_keys == (every_node.check_keys)
+
+
+def test_a_run_calls_dbt_once_per_set(loaded: dg.Definitions) -> None:
+    # Before the daily set, the daily set, after it: no set is cut into several steps.
+    graph = loaded.resolve_job_def("campaign_report_job").graph
+    dbt_steps = sorted(name for name in graph.node_dict if name.startswith("campaign_report_dbt"))
+    assert dbt_steps == [
+        "campaign_report_dbt",
+        "campaign_report_dbt_daily",
+        "campaign_report_dbt_upstream",
+    ]
 
 
 def test_the_nothing_lost_checks_count_assets_that_exist(loaded: dg.Definitions) -> None:

@@ -122,6 +122,8 @@ class Warehouse:
         # The seed and the models; the data tests run in the other test modules.
         command = [dbt_executable(), "build", "--project-dir", str(DBT_PROJECT_DIR)]
         command += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+        # Its own target folder: the project's holds the manifest other tests read.
+        command += ["--target-path", str(self.path.parent / "dbt_target")]
         command += ["--profiles-dir", str(PROFILES_DIR)]
         if days is None:
             return [*command, "--full-refresh"]
