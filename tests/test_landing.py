@@ -54,8 +54,26 @@ def test_csv_keeps_text_as_written_and_numbers_rows(tmp_path: Path, con) -> None
     # The leading zeros, the upper case and the offset stay as the file has them;
     # an empty cell is NULL.
     assert _rows(con, "select * from raw.campaigns order by _source_row") == [
-        ("c1", "Sale, spring", "push", None, "2024-03-01 10:00:00", "campaigns/campaigns.csv", 1),
-        ("007", "Welcome", "SMS", "lms", "2024-03-01T10:00:00+09:00", "campaigns/campaigns.csv", 2),
+        (
+            "c1",
+            "Sale, spring",
+            "push",
+            None,
+            "2024-03-01 10:00:00",
+            "campaigns/campaigns.csv",
+            1,
+            None,
+        ),
+        (
+            "007",
+            "Welcome",
+            "SMS",
+            "lms",
+            "2024-03-01T10:00:00+09:00",
+            "campaigns/campaigns.csv",
+            2,
+            None,
+        ),
     ]
 
 
@@ -75,6 +93,8 @@ def test_every_raw_column_is_text_except_the_row_number(tmp_path: Path, con) -> 
         ("created_at", "VARCHAR"),
         ("_source_file", "VARCHAR"),
         ("_source_row", "BIGINT"),
+        # The delivery day: a file outside a YYYY-MM-DD folder has none.
+        ("_landing_date", "DATE"),
     ]
 
 
@@ -107,6 +127,7 @@ def test_parquet_values_become_text_and_nested_values_json(tmp_path: Path, con) 
             '{"order_id":"o1","amount":30000}',
             "product_events/part-0.parquet",
             1,
+            None,
         ),
         (
             "2",
@@ -117,6 +138,7 @@ def test_parquet_values_become_text_and_nested_values_json(tmp_path: Path, con) 
             '{"order_id":null,"amount":null}',
             "product_events/part-0.parquet",
             2,
+            None,
         ),
     ]
 
@@ -149,6 +171,7 @@ def test_json_lines_objects_become_json_text(tmp_path: Path, con) -> None:
             '{"order_id":"o1","amount":30000}',
             "product_events/events.ndjson",
             1,
+            None,
         ),
         (
             "p2",
@@ -159,6 +182,7 @@ def test_json_lines_objects_become_json_text(tmp_path: Path, con) -> None:
             None,
             "product_events/events.ndjson",
             2,
+            None,
         ),
     ]
 
@@ -260,7 +284,14 @@ def test_identities_table_is_empty_without_a_folder(tmp_path: Path, con) -> None
     assert result.rows == 0
     assert _rows(con, "select count(*) from raw.identities") == [(0,)]
     columns = [row[0] for row in _rows(con, "describe raw.identities")]
-    assert columns == ["device_id", "user_id", "linked_at", "_source_file", "_source_row"]
+    assert columns == [
+        "device_id",
+        "user_id",
+        "linked_at",
+        "_source_file",
+        "_source_row",
+        "_landing_date",
+    ]
 
 
 def test_identities_are_loaded_when_present(tmp_path: Path, con) -> None:
@@ -270,7 +301,7 @@ def test_identities_are_loaded_when_present(tmp_path: Path, con) -> None:
     )
     load_table(con, tmp_path, IDENTITIES)
     assert _rows(con, "select * from raw.identities") == [
-        ("d1", "u1", "2024-02-01 00:00:00", "identities/links.csv", 1)
+        ("d1", "u1", "2024-02-01 00:00:00", "identities/links.csv", 1, None)
     ]
 
 

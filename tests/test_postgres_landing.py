@@ -139,5 +139,6 @@ def test_a_reload_replaces_the_rows_and_keeps_the_views_on_them(tmp_path: Path, 
         ("created_at", "character varying"),
         ("_source_file", "character varying"),
         ("_source_row", "bigint"),
+        ("_landing_date", "date"),
     ]
     assert _pg_rows(pg, "select to_regclass('raw.campaign_names')") == [(None,)]
