@@ -210,26 +210,20 @@ def _step_generate(landing: Path, persons: int) -> dict[str, Any]:
     return {"message_events": summary.message_events, "product_events": summary.product_events}
 
 
-def _step_load(landing: Path, database: Path, config: Path) -> dict[str, Any]:
-    """The pipeline's raw assets without Dagster: every landing table, then the config."""
+def _step_load(
+    landing: Path, database: Path, config: Path, day: date | None = None
+) -> dict[str, Any]:
+    """The pipeline's raw assets without Dagster: every landing table, then the config.
+
+    With `day`, the event tables load only that day's folders, as a partitioned run does.
+    """
+    days = None if day is None else DayRange.day(day, BENCH_TIMEZONE)
     rows = {}
     with duckdb.connect(str(database)) as con:
         for contract in CONTRACTS.values():
-            rows[contract.name] = load_table(con, landing, contract).rows
+            scope = days if contract.name in PARTITIONED_TABLES else None
+            rows[contract.name] = load_table(con, landing, contract, scope).rows
         write_report_tables(con, load_config(config))
-    return rows
-
-
-def _step_load_day(landing: Path, database: Path, day: date) -> dict[str, Any]:
-    """The raw assets of one partition: the event tables' day folders, the rest whole."""
-    days = DayRange.day(day, BENCH_TIMEZONE)
-    rows = {}
-    with duckdb.connect(str(database)) as con:
-        for contract in CONTRACTS.values():
-            partitioned = contract.name in PARTITIONED_TABLES
-            rows[contract.name] = load_table(
-                con, landing, contract, days if partitioned else None
-            ).rows
     return rows
 
 
@@ -270,9 +264,8 @@ def _run_child_step(options: argparse.Namespace) -> None:
     if options.step == "generate":
         report = _step_generate(options.landing, options.persons)
     elif options.step == "load":
-        report = _step_load(options.landing, options.database, options.config)
-    elif options.step == "load_day":
-        report = _step_load_day(options.landing, options.database, date.fromisoformat(options.day))
+        day = date.fromisoformat(options.day) if options.day else None
+        report = _step_load(options.landing, options.database, options.config, day)
     elif options.step == "reference":
         report = _step_reference(options.database)
     else:
@@ -316,15 +309,17 @@ def _dbt_build(
     return measured, timings
 
 
-def measure_incremental_day(database: Path, work: Path, landing: Path, day: date) -> Measured:
+def measure_incremental_day(
+    database: Path, work: Path, landing: Path, config: Path, day: date
+) -> Measured:
     """Rebuild one day's partition of the built warehouse, as the nightly run does.
 
     The day's landing folders are loaded (the small tables whole), then `dbt build` runs
     with the partition's vars; the figure is the two together, the memory the larger.
     """
     load = _run_step(
-        "load_day", work, "--landing", str(landing), "--database", str(database),
-        "--day", day.isoformat(),
+        "load", work, "--landing", str(landing), "--database", str(database),
+        "--config", str(config), "--day", day.isoformat(),
     )  # fmt: skip
     partition = DayRange.day(day, BENCH_TIMEZONE).dbt_vars(DEFAULT_LATE_ALLOWANCE_HOURS)
     build, _ = _dbt_build(database, work, ["--vars", json.dumps(partition)])
@@ -399,7 +394,7 @@ def bench_size(
         build, timings = _dbt_build(database, work)
         reference = _run_step("reference", work, "--database", str(database))
         scan = _run_step("scan", work, "--landing", str(landing))
-        incremental = measure_incremental_day(database, work, landing, INCREMENTAL_DAY)
+        incremental = measure_incremental_day(database, work, landing, config, INCREMENTAL_DAY)
         mismatches = _compare_with_product(database, reference.report["rows"])
     finally:
         # The landing files and the warehouse of the largest size run to tens of GB.
@@ -656,7 +651,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="keep each size's warehouse under --work-dir, to profile its models afterwards",
     )
     # The steps the benchmark runs in child processes of its own.
-    parser.add_argument("--step", choices=("generate", "load", "load_day", "reference", "scan"))
+    parser.add_argument("--step", choices=("generate", "load", "reference", "scan"))
     parser.add_argument("--day", help=argparse.SUPPRESS)
     parser.add_argument("--landing", type=Path)
     parser.add_argument("--database", type=Path)

@@ -36,7 +36,7 @@ from typing import Any, TextIO
 
 import duckdb
 
-from orchestration.landing import CONTRACTS
+from orchestration.landing import CONTRACTS, load_table
 
 # The generator writes exactly the landing contract the loader reads.
 TABLES = tuple(CONTRACTS)
@@ -1539,9 +1539,6 @@ def deliver_by_day(landing_dir: Path, timezone: str, late_days: int = 2) -> dict
     late arrive `late_days` later and the repeated copies a day later, so a daily run
     meets both. Returns the number of day folders per table.
     """
-    # Imported here: the loader imports this module's neighbours, not the reverse.
-    from orchestration.landing import load_table
-
     folders: dict[str, int] = {}
     # A file, not memory: at the benchmark's sizes the rows are sorted out on disk.
     with tempfile.TemporaryDirectory() as scratch, duckdb.connect(f"{scratch}/sort.duckdb") as con:
