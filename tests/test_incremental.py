@@ -17,7 +17,7 @@ Three stories are planted on top, each worked out by hand below:
 
 Each build is the real loader and the real dbt CLI on a DuckDB file of its own, with the
 vars a Dagster partition passes (orchestration/partitions.py). The Dagster wiring of the
-same vars is tested in tests/test_definitions.py and tests/test_cli.py.
+same vars is tested in tests/test_run_scope.py and tests/test_definitions.py.
 """
 
 from __future__ import annotations
