@@ -50,6 +50,7 @@ from orchestration.paths import (
     dbt_executable,
     ensure_profiles,
 )
+from orchestration.personal_data import DEMO_PII_SALT, PII_SALT_ENV
 from orchestration.report_config import load_config
 from orchestration.sample_data import deliver_by_day, generate_bulk_sample_data
 
@@ -285,6 +286,9 @@ def _dbt_build(
     target = work / "dbt_target"
     env = {
         **os.environ,
+        # The data is drawn by the generator, so the demo's salt is good enough unless
+        # the caller set one; without a salt staging refuses to build.
+        PII_SALT_ENV: os.environ.get(PII_SALT_ENV) or DEMO_PII_SALT,
         "CAMPAIGN_REPORT_DATABASE": str(database),
         "CAMPAIGN_REPORT_TARGET": "duckdb",
         "DBT_PROFILES_DIR": str(PROFILES_DIR),

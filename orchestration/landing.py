@@ -315,15 +315,23 @@ def _file_select(
         else:
             expressions.append(f"null::varchar as {column}")
     expressions.append(f"{_literal(relative_path)} as _source_file")
-    # ordinality numbers the rows in the order the reader meets them in the file.
-    expressions.append("ordinality as _source_row")
+    reader = _reader(path, file_format)
+    if file_format == "parquet":
+        # The row's place in the file, counted from 1 like ordinality, but read from
+        # the row groups in parallel: ordinality made the load one thread.
+        reader = reader.removesuffix(")") + ", file_row_number = true)"
+        expressions.append("file_row_number + 1 as _source_row")
+    else:
+        # ordinality numbers the rows in the order the reader meets them in the file.
+        reader += " with ordinality"
+        expressions.append("ordinality as _source_row")
     delivered = landing_date(table_folder(landing_dir, contract), path)
     expressions.append(
         f"date '{delivered.isoformat()}' as _landing_date"
         if delivered
         else "null::date as _landing_date"
     )
-    sql = f"select {', '.join(expressions)} from {_reader(path, file_format)} with ordinality"
+    sql = f"select {', '.join(expressions)} from {reader}"
     return _FileSelect(path, file_format, relative_path, sql, ignored)
 
 

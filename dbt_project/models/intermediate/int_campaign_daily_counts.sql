@@ -47,14 +47,15 @@ attributed as (
 
 ),
 
-recipient_dates as (
+recipient_reports as (
 
     select
         report_campaigns.report,
+        reports.timezone,
         recipients.campaign_id,
         recipients.person_id,
-        {{ to_local_date('recipients.first_sent_at', 'reports.timezone') }}
-            as send_date,
+        {{ quarter_hour_floor('recipients.first_sent_at') }}
+            as first_sent_quarter_hour,
         recipients.messages_sent,
         recipients.was_received,
         recipients.was_received_by_fallback,
@@ -65,6 +66,46 @@ recipient_dates as (
         on recipients.campaign_id = report_campaigns.campaign_id
     inner join reports
         on report_campaigns.report = reports.report
+
+),
+
+-- The local date of each distinct quarter hour, not of each recipient: a
+-- time-zone conversion per row cost more than the rest of this model.
+send_dates as (
+
+    select
+        report,
+        first_sent_quarter_hour,
+        {{ to_local_date('first_sent_quarter_hour', 'timezone') }}
+            as send_date
+    from (
+        select distinct
+            report,
+            timezone,
+            first_sent_quarter_hour
+        from recipient_reports
+    ) as quarter_hours
+
+),
+
+recipient_dates as (
+
+    select
+        recipient_reports.report,
+        recipient_reports.campaign_id,
+        recipient_reports.person_id,
+        send_dates.send_date,
+        recipient_reports.messages_sent,
+        recipient_reports.was_received,
+        recipient_reports.was_received_by_fallback,
+        recipient_reports.was_opened,
+        recipient_reports.was_clicked
+    from recipient_reports
+    inner join send_dates
+        on
+            recipient_reports.report = send_dates.report
+            and recipient_reports.first_sent_quarter_hour
+            = send_dates.first_sent_quarter_hour
 
 ),
 

@@ -88,10 +88,12 @@ failed_channels as (
 receipt_candidates as (
 
     select
-        events.message_id,
-        events.event_id,
-        events.occurred_at,
-        events.event_channel,
+        events.*,
+        events.event_type in ('deliver', 'open', 'click')
+        or (
+            events.event_type = 'send'
+            and failed_channels.message_id is null
+        ) as is_receipt_candidate,
         case when events.event_type = 'deliver' then 1 else 2 end
             as receipt_priority
     from events
@@ -99,31 +101,6 @@ receipt_candidates as (
         on
             events.message_id = failed_channels.message_id
             and events.event_channel = failed_channels.event_channel
-    where
-        events.event_type in ('deliver', 'open', 'click')
-        or (
-            events.event_type = 'send'
-            and failed_channels.message_id is null
-        )
-
-),
-
-first_receipts as (
-
-    select
-        message_id,
-        occurred_at as received_at,
-        event_channel as received_channel
-    from (
-        select
-            *,
-            row_number() over (
-                partition by message_id
-                order by receipt_priority, occurred_at, event_id
-            ) as receipt_rank
-        from receipt_candidates
-    ) as ranked_candidates
-    where receipt_rank = 1
 
 ),
 
@@ -145,8 +122,20 @@ per_message as (
             as first_opened_at,
         min(case when event_type = 'click' then occurred_at end)
             as first_clicked_at,
-        max(case when event_type = 'fail' then 1 else 0 end) = 1 as has_fail
-    from events
+        max(case when event_type = 'fail' then 1 else 0 end) = 1 as has_fail,
+        -- The first receipt; event_id breaks ties between equal times.
+        {{ first_by(
+            'occurred_at',
+            ['receipt_priority', 'occurred_at', 'event_id'],
+            'is_receipt_candidate',
+        ) }} as received_at,
+        {{ first_by(
+            'event_channel',
+            ['receipt_priority', 'occurred_at', 'event_id'],
+            'is_receipt_candidate',
+        ) }} as received_channel,
+        {{ dbt.bool_or('is_receipt_candidate') }} as is_received
+    from receipt_candidates
     group by campaign_id, message_id
 
 ),
@@ -158,14 +147,14 @@ final as (
         per_message.campaign_id,
         per_message.person_id,
         campaigns.channel as campaign_channel,
-        first_receipts.received_channel,
+        per_message.received_channel,
         -- Any event implies the message went out, even when the send event
         -- itself is missing from the logs.
         coalesce(per_message.first_send_at, per_message.first_event_at)
             as sent_at,
         per_message.first_send_at,
-        first_receipts.message_id is not null as is_received,
-        first_receipts.received_at,
+        per_message.is_received,
+        per_message.received_at,
         per_message.first_opened_at,
         per_message.first_clicked_at,
         per_message.has_fail,
@@ -173,15 +162,13 @@ final as (
         -- delivered what the first channel could not.
         coalesce(
             per_message.has_fail
-            and first_receipts.received_channel != campaigns.channel,
+            and per_message.received_channel != campaigns.channel,
             false
         ) as is_received_by_fallback,
         coalesce(channel_capabilities.tracks_opens, false) as tracks_opens
     from per_message
     inner join campaigns
         on per_message.campaign_id = campaigns.campaign_id
-    left join first_receipts
-        on per_message.message_id = first_receipts.message_id
     left join channel_capabilities
         on campaigns.channel = channel_capabilities.channel
 

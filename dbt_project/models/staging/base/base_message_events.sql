@@ -195,18 +195,37 @@ with_campaign as (
 
 -- Every event of a message belongs to one campaign: the campaign of the
 -- message's first usable event loaded. An event that names another campaign
--- contradicts it and is set aside.
-usable_events_in_load_order as (
+-- contradicts it and is set aside. Almost every message names one campaign
+-- throughout, so only the contested ones are put in load order: sorting
+-- every event of every message cost more than the rest of the rules.
+message_campaign_ranges as (
 
     select
         message_id,
-        campaign_id,
-        row_number() over (
-            partition by message_id
-            order by _source_file, _source_row
-        ) as event_rank
+        min(campaign_id) as lowest_campaign_id,
+        max(campaign_id) as highest_campaign_id
     from with_campaign
     where campaign_reason is null
+    group by message_id
+
+),
+
+contested_events_in_load_order as (
+
+    select
+        with_campaign.message_id,
+        with_campaign.campaign_id,
+        row_number() over (
+            partition by with_campaign.message_id
+            order by with_campaign._source_file, with_campaign._source_row
+        ) as event_rank
+    from with_campaign
+    inner join message_campaign_ranges
+        on with_campaign.message_id = message_campaign_ranges.message_id
+    where
+        with_campaign.campaign_reason is null
+        and message_campaign_ranges.lowest_campaign_id
+        != message_campaign_ranges.highest_campaign_id
 
 ),
 
@@ -214,8 +233,16 @@ message_campaigns as (
 
     select
         message_id,
+        lowest_campaign_id as campaign_id
+    from message_campaign_ranges
+    where lowest_campaign_id = highest_campaign_id
+
+    union all
+
+    select
+        message_id,
         campaign_id
-    from usable_events_in_load_order
+    from contested_events_in_load_order
     where event_rank = 1
 
 ),
@@ -239,15 +266,18 @@ consistent as (
 
 -- Only rows that passed compete for an event_id, so a broken copy never
 -- displaces a good one. The first copy loaded is kept.
+{{ copy_numbers_ctes('consistent') }},
+
 ranked as (
 
     select
-        *,
-        row_number() over (
-            partition by event_id, quarantine_reason is null
-            order by _source_file, _source_row
-        ) as copy_number
+        consistent.*,
+        coalesce(copy_numbers.copy_number, 1) as copy_number
     from consistent
+    left join copy_numbers
+        on
+            consistent._source_file = copy_numbers._source_file
+            and consistent._source_row = copy_numbers._source_row
 
 ),
 

@@ -131,15 +131,18 @@ batch as (
 
 -- Only rows that passed compete for an event_id, so a broken copy never
 -- displaces a good one. The first copy loaded is kept.
+{{ copy_numbers_ctes('batch') }},
+
 ranked as (
 
     select
-        *,
-        row_number() over (
-            partition by event_id, quarantine_reason is null
-            order by _source_file, _source_row
-        ) as copy_number
+        batch.*,
+        coalesce(copy_numbers.copy_number, 1) as copy_number
     from batch
+    left join copy_numbers
+        on
+            batch._source_file = copy_numbers._source_file
+            and batch._source_row = copy_numbers._source_row
 
 ),
 
