@@ -7,13 +7,17 @@ in user and device ids and in properties.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import subprocess
 from pathlib import Path
 
 import duckdb
+import hypothesis
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from orchestration.cli import app
@@ -35,6 +39,9 @@ MISSING_SALT = (
     "keep it unchanged between runs"
 )
 ALLOWED_SCHEMAS = {"raw", "quarantine"}
+# The rule of looks_like_pii (macros/personal_data.sql) in Python's re, to compare with.
+EMAIL_PATTERN = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+([.][a-z0-9-]+)*[.][a-z]{2,}")
+PHONE_PATTERN = re.compile(r"[+]?[0-9 ()-]+")
 
 
 def _hashed(value: str) -> str:
@@ -126,6 +133,221 @@ def test_personal_properties_are_dropped_and_the_rest_kept(bad_input_run: BadInp
         ("p01", '{"order_id": "o1", "amount": 30000}'),
         ("p02", '{"order_id":"o2","amount":20000}'),
     ]
+
+
+# The macros on a table `cases` of ids and JSON objects, compiled by dbt for DuckDB.
+MACRO_QUERY = """
+select
+    case_number,
+    {{ looks_like_pii('id') }} as id_looks_like_pii,
+    {{ remove_pii_properties('properties') }} as kept,
+    {{ parse_and_remove_pii_properties('properties') }} as kept_when_parsed
+from cases
+order by case_number
+"""
+
+
+@pytest.fixture(scope="module")
+def macro_query(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> str:
+    scratch = tmp_path_factory.mktemp("personal_data_macros")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DBT_")}
+    env |= {DATABASE_ENV: str(scratch / "w.duckdb"), "DBT_PROFILES_DIR": str(PROFILES_DIR)}
+    compiled = subprocess.run(
+        [
+            dbt_executable(),
+            "compile",
+            "--quiet",
+            "--target",
+            "duckdb",
+            "--target-path",
+            str(scratch / "target"),
+            "--inline",
+            MACRO_QUERY,
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return compiled.stdout
+
+
+def _run_macros(query: str, cases: list[tuple[str | None, str | None]]) -> list[tuple]:
+    """For each (id, properties): whether the id looks like PII, the properties kept and the
+    properties kept when the object is parsed whatever it holds."""
+    with duckdb.connect() as con:
+        con.execute("create table cases (case_number integer, id varchar, properties varchar)")
+        con.executemany(
+            "insert into cases values (?, ?, ?)",
+            [(number, *case) for number, case in enumerate(cases)],
+        )
+        return [row[1:] for row in con.execute(query).fetchall()]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("kim@example.com", True),
+        ("Kim@Example.COM", True),
+        ("sent to kim@example.com", True),
+        ("@kim@example.com", True),
+        ("kim@example", False),  # no top-level domain
+        ("u-00122951", False),
+        ("010-1234-5678", True),
+        ("+82 10 1234 5678", True),
+        ("(02) 123-4567", True),  # 9 digits, a separator after one
+        ("01012345678", True),
+        ("1234567890", False),  # neither + nor 0 first, no separator
+        ("010-1234", False),  # 7 digits
+        ("0-1-2-3-4-5-6-7-8-9-0-1-2-3-4-5", False),  # 16 digits
+        ("555.123.4567", False),  # dots: the known limitation
+        ("+", False),
+    ],
+)
+def test_an_id_looks_like_pii_by_the_rule(macro_query: str, value: str, expected: bool) -> None:
+    [(looks_like_pii, _, _)] = _run_macros(macro_query, [(value, None)])
+    assert looks_like_pii is expected
+
+
+# Objects whose personal data only shows once the text is read as JSON, and objects
+# that look close to it but hold none; the second value is what staging keeps.
+@pytest.mark.parametrize(
+    ("properties", "expected"),
+    [
+        (r'{"n":"kim\u0040example.com","a":1}', '{"a":1}'),  # an escaped @
+        (r'{"n":"\u0030\u0031\u0030-1234-5678","a":1}', '{"a":1}'),  # escaped digits
+        (r'{"\u0070hone":"x","a":1}', '{"a":1}'),  # an escaped key
+        ('{"P-h_o.n e":"x","a":1}', '{"a":1}'),  # normalized: phone
+        ('{"T.O":"x","a":1}', '{"a":1}'),  # normalized: to
+        ('{"MOB\u0130LE":"x","a":1}', '{"a":1}'),  # İ lowercases to i: mobile
+        ('{"n":"02 1 2 3 4 5 6 7","a":1}', '{"a":1}'),  # 9 digits, spaced out
+        ('{"x":{"y":"kim@example.com"},"a":1}', '{"a":1}'),  # nested address
+        ('{"to do":"x", "token":"t"}', '{"to do":"x", "token":"t"}'),  # todo, token
+        ('{"amount": 1e20, "big": -123456789012}', '{"amount": 1e20, "big": -123456789012}'),
+        ('{"order": "o-1234-5678"}', '{"order": "o-1234-5678"}'),  # 8 digits
+        ('{"note": "call 010-1234-5678"}', '{"note": "call 010-1234-5678"}'),  # not whole
+        ('{"x": ["010-1234-5678"]}', '{"x": ["010-1234-5678"]}'),  # nested: a limitation
+    ],
+)
+def test_personal_properties_are_found_however_they_are_written(
+    macro_query: str, properties: str, expected: str
+) -> None:
+    assert _run_macros(macro_query, [(None, properties)]) == [(False, expected, expected)]
+
+
+def test_a_key_fragment_a_pattern_could_misread_is_refused(
+    tmp_path: Path, dbt_manifest: Path
+) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DBT_")}
+    env |= {DATABASE_ENV: str(tmp_path / "w.duckdb"), "DBT_PROFILES_DIR": str(PROFILES_DIR)}
+    compiled = subprocess.run(
+        [
+            dbt_executable(),
+            "compile",
+            "--target",
+            "duckdb",
+            "--target-path",
+            str(tmp_path / "target"),
+            "--vars",
+            "{pii_property_key_fragments: [phone, e.mail]}",
+            "--inline",
+            "select {{ is_pii_property('k', 'v') }}",
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert compiled.returncode != 0
+    assert (
+        "pii_property_key_fragments, pii_property_key_names: expected lowercase letters and "
+        "digits, got e.mail"
+    ) in " ".join(compiled.stdout.split())
+
+
+def _json_text(draw: st.DrawFn, text: str) -> str:
+    """A JSON string of text; in one string of two, some characters are \\u escapes."""
+    escaped = [draw(st.booleans()) for _ in text] if draw(st.booleans()) else [False] * len(text)
+    return (
+        '"'
+        + "".join(
+            f"\\u{ord(character):04x}" if escape else json.dumps(character)[1:-1]
+            for character, escape in zip(text, escaped, strict=True)
+        )
+        + '"'
+    )
+
+
+PIECES = ["phone", "e", "mail", "to", "tel", "x", "id", "0", "@", "kim@example.com", "\u0130"]
+SEPARATORS = ["", " ", "-", "(", ")", "+", "_", "."]
+digits = st.text(alphabet="0123456789", min_size=1, max_size=4)
+# Digits in groups, as phone numbers are written, and around the edges of the rule.
+phone_numbers = st.builds(
+    lambda start, groups, separator: start + separator.join(groups),
+    st.sampled_from(["", "+", "0", "(", "+0"]),
+    st.lists(digits, min_size=2, max_size=6),
+    st.sampled_from(["", " ", "-", ") ", "."]),
+)
+texts = st.one_of(
+    phone_numbers,
+    st.lists(
+        st.one_of(st.sampled_from(PIECES), st.sampled_from(SEPARATORS), digits), max_size=6
+    ).map("".join),
+)
+
+
+@st.composite
+def json_values(draw: st.DrawFn) -> str:
+    kind = draw(st.sampled_from(["text", "text", "number", "literal", "array", "object"]))
+    if kind == "text":
+        return _json_text(draw, draw(texts))
+    if kind == "number":
+        return json.dumps(
+            draw(st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False)))
+        )
+    if kind == "literal":
+        return draw(st.sampled_from(["true", "false", "null"]))
+    items = draw(st.lists(texts, max_size=2))
+    if kind == "array":
+        return "[" + ",".join(_json_text(draw, text) for text in items) + "]"
+    return "{" + ",".join(f'"k{n}":{_json_text(draw, text)}' for n, text in enumerate(items)) + "}"
+
+
+@st.composite
+def json_objects(draw: st.DrawFn) -> str:
+    """JSON objects of keys and values made of the pieces the personal-data rules look for."""
+    keys = draw(st.lists(texts, max_size=4, unique=True))
+    members = [f"{_json_text(draw, key)}:{draw(json_values())}" for key in keys]
+    return "{" + ",".join(members) + "}"
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@given(objects=st.lists(json_objects(), min_size=1, max_size=20))
+def test_the_shortcut_keeps_only_what_parsing_keeps(macro_query: str, objects: list[str]) -> None:
+    kept = _run_macros(macro_query, [(None, text) for text in objects])
+    assert [row[1] for row in kept] == [row[2] for row in kept]
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@given(ids=st.lists(texts, min_size=1, max_size=20))
+def test_the_shortcut_finds_every_id_the_patterns_find(macro_query: str, ids: list[str]) -> None:
+    """looks_like_pii against its rule written with Python's re, on ASCII ids."""
+    ascii_ids = [value.replace("\u0130", "I") for value in ids]
+    found = [row[0] for row in _run_macros(macro_query, [(value, None) for value in ascii_ids])]
+
+    expected = [
+        EMAIL_PATTERN.search(value.lower()) is not None
+        or (
+            PHONE_PATTERN.fullmatch(value) is not None
+            and 9 <= sum(character.isdigit() for character in value) <= 15
+            and re.search(r"^[+0]|[0-9][ ()-]", value) is not None
+        )
+        for value in ascii_ids
+    ]
+    assert found == expected
 
 
 def test_a_run_without_the_salt_stops_before_writing(

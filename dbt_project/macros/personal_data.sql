@@ -13,47 +13,81 @@
     whole value: digits with optional spaces, dashes and brackets and an
     optional leading +, 9 to 15 digits in all, and starting with + or 0 or
     written with a separator, so that long numeric ids and amounts are not
-    taken for one. Known limitation: a phone number written with dots
-    (555.123.4567) or as a bare number without a leading 0 (821012345678)
-    is not recognised as one.
+    taken for one. NULL is neither. Known limitation: a phone number written
+    with dots (555.123.4567) or as a bare number without a leading 0
+    (821012345678) is not recognised as one.
 #}
 {% macro looks_like_pii(text) -%}
-    (
-        {{ regex_matches(
-            'lower(' ~ text ~ ')',
-            '[a-z0-9._%+-]+@[a-z0-9-]+([.][a-z0-9-]+)*[.][a-z]{2,}'
+    case
+        {#
+            Only a text with an '@' can hold an address (lower() makes no '@'
+            of another character), and such a text is no phone number. Ids
+            rarely have one, so most skip the address pattern.
+        #}
+        when strpos({{ text }}, '@') > 0
+            then {{ regex_matches(
+                'lower(' ~ text ~ ')',
+                '[a-z0-9._%+-]+@[a-z0-9-]+([.][a-z0-9-]+)*[.][a-z]{2,}'
+            ) }}
+        {#
+            The anchored pattern fails at the first letter; the digits are
+            counted only for the texts it lets through.
+        #}
+        when {{ regex_matches(text, '^[+]?[0-9 ()-]+$') }}
+            then
+                length(regexp_replace({{ text }}, '[^0-9]', '', 'g'))
+                between 9 and 15
+                and {{ regex_matches(text, '^[+0]|[0-9][ ()-]') }}
+        else false
+    end
+{%- endmacro %}
+
+{# A key lowercased and stripped of everything but letters and digits. #}
+{% macro normalized_key(key) -%}
+    regexp_replace(lower({{ key }}), '[^a-z0-9]', '', 'g')
+{%- endmacro %}
+
+{#
+    The key rule as one regular expression on a normalized key: one of the
+    pii_property_key_fragments anywhere, or one of the pii_property_key_names
+    as the whole key (or anywhere, with whole_names false). Each must be
+    lowercase letters and digits, the only characters a normalized key has,
+    so that none of them reads as regular-expression syntax.
+#}
+{% macro pii_key_pattern(whole_names=true) -%}
+    {%- set fragments = var('pii_property_key_fragments') | list -%}
+    {%- set names = var('pii_property_key_names') | list -%}
+    {%- for word in fragments + names -%}
+        {%- if not modules.re.fullmatch('[a-z0-9]+', word | string) -%}
+            {{ exceptions.raise_compiler_error(
+                'pii_property_key_fragments, pii_property_key_names: '
+                ~ 'expected lowercase letters and digits, got ' ~ word
+            ) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if not names -%}
+        {{ exceptions.raise_compiler_error(
+            'pii_property_key_names: expected at least one name'
         ) }}
-        or (
-            {{ regex_matches(text, '^[+]?[0-9 ()-]+$') }}
-            and length(regexp_replace({{ text }}, '[^0-9]', '', 'g'))
-            between 9 and 15
-            and {{ regex_matches(text, '^[+0]|[0-9][ ()-]') }}
-        )
-    )
+    {%- endif -%}
+    {%- if whole_names -%}
+        {{ (fragments + ['^(' ~ names | join('|') ~ ')$']) | join('|') }}
+    {%- else -%}
+        {{ (fragments + names) | join('|') }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#
     Whether one property (its key and its value as text) is personal data:
-    its key, lowercased and stripped of everything but letters and digits,
-    contains one of the pii_property_key_fragments or is one of the
-    pii_property_key_names (dbt_project.yml), or the key or the value looks
-    like a phone number or an e-mail address.
+    its key, normalized, contains one of the pii_property_key_fragments or is
+    one of the pii_property_key_names (dbt_project.yml), or the key or the
+    value looks like a phone number or an e-mail address.
 #}
 {% macro is_pii_property(key, value_text) -%}
-    {%- set normalized_key = (
-        "regexp_replace(lower(" ~ key ~ "), '[^a-z0-9]', '', 'g')"
-    ) -%}
     (
-        {%- for fragment in var('pii_property_key_fragments') %}
-        {{ normalized_key }} like '%{{ fragment }}%' or
-        {%- endfor %}
-        {{ normalized_key }} in (
-            {%- for name in var('pii_property_key_names') -%}
-                '{{ name }}'{% if not loop.last %}, {% endif %}
-            {%- endfor -%}
-        )
+        {{ regex_matches(normalized_key(key), pii_key_pattern()) }}
         or {{ looks_like_pii(key) }}
-        or coalesce({{ looks_like_pii(value_text) }}, false)
+        or {{ looks_like_pii(value_text) }}
     )
 {%- endmacro %}
 
@@ -71,7 +105,67 @@
     )) }}
 {%- endmacro %}
 
+{#
+    Parsing an object is what costs, so NULL and an object that cannot hold
+    a property to drop (may_hold_pii_property) are returned as they are;
+    only the others are parsed.
+#}
 {% macro default__remove_pii_properties(json_object_text) -%}
+    case
+        when
+            {{ json_object_text }} is null
+            or not {{ may_hold_pii_property(json_object_text) }}
+            then {{ json_object_text }}
+        else {{ parse_and_remove_pii_properties(json_object_text) }}
+    end
+{%- endmacro %}
+
+{#
+    Whether a JSON object's text may hold a property that is_pii_property
+    drops: false only when it cannot, judged from the text and its keys
+    without parsing the values. DuckDB SQL.
+#}
+{% macro may_hold_pii_property(json_object_text) -%}
+    {%- set keys = (
+        "array_to_string(json_keys(" ~ json_object_text ~ "), ' ')"
+    ) -%}
+    (
+        {#
+            JSON can write any character as a backslash escape; without one,
+            every key and string value stands in the text as it is read.
+        #}
+        strpos({{ json_object_text }}, '\') > 0
+        {# A key or value that holds an address holds an '@'. #}
+        or strpos({{ json_object_text }}, '@') > 0
+        {#
+            A phone number has 9 digits or more with nothing but + ( ) - and
+            spaces between them, and a key or string value without escapes
+            stands so in the text. No other value is one: an object or array
+            starts with a bracket, true, false and null have letters, and a
+            number has a . or an e, or is a sign and digits that neither start
+            with 0 (but 0 itself) nor have a separator after a digit, however
+            DuckDB writes it.
+        #}
+        or {{ regex_matches(json_object_text, '[0-9]([ ()+-]*[0-9]){8}') }}
+        {#
+            json_keys undoes the escapes, and lower() and the stripping work
+            one character at a time, so a normalized key is a run of all keys
+            normalized one after the other: a fragment or name it contains or
+            is appears there.
+        #}
+        or {{ regex_matches(
+            normalized_key(keys), pii_key_pattern(whole_names=false)
+        ) }}
+    )
+{%- endmacro %}
+
+{#
+    remove_pii_properties on DuckDB by parsing the object, whatever it
+    holds: the rule itself, which the tests compare the shortcut with. The
+    properties are filtered a second time only when the first pass found
+    one to drop.
+#}
+{% macro parse_and_remove_pii_properties(json_object_text) -%}
     {%- set entries = (
         "map_entries(from_json(" ~ json_object_text
         ~ ", '\"MAP(VARCHAR, JSON)\"'))"
