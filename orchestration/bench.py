@@ -632,6 +632,8 @@ def run(
     for label in sizes:
         console.print(f"{label}: generating, loading, building, measuring…")
         results.append(bench_size(label, parse_size(label), work_root, config, keep=keep))
+        # Smallest first in the table, whatever order the sizes ran in.
+        results.sort(key=lambda result: result.message_events)
         # Written after every size, so a run stopped at the largest keeps the others.
         output.write_text(render_markdown(results, facts, notes), encoding="utf-8")
     print_results(console, results)
