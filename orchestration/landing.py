@@ -233,8 +233,22 @@ def landing_date(folder: Path, path: Path) -> date | None:
         return None
 
 
-def _reader(path: Path, file_format: str) -> str:
+def _reader(path: Path, file_format: str, *, row_numbers: bool = False) -> str:
+    """The table function reading one file; with `row_numbers`, it also gives `_row_number`.
+
+    `_row_number` is the row's place in the file, counted from 1.
+    """
     location = _literal(str(path))
+    if row_numbers and file_format == "parquet":
+        # Read from the row groups in parallel: `with ordinality` made the load one thread.
+        return (
+            f"(select * exclude (file_row_number), file_row_number + 1 as _row_number "
+            f"from read_parquet({location}, file_row_number = true))"
+        )
+    if row_numbers:
+        # ordinality numbers the rows in the order the reader meets them in the file.
+        plain = _reader(path, file_format)
+        return f"(select *, ordinality as _row_number from {plain} with ordinality)"
     if file_format == "csv":
         # Delimiter and quoting are fixed rather than sniffed: a sniffer can
         # mistake a one-column file for another dialect, and all_varchar keeps
@@ -315,22 +329,14 @@ def _file_select(
         else:
             expressions.append(f"null::varchar as {column}")
     expressions.append(f"{_literal(relative_path)} as _source_file")
-    reader = _reader(path, file_format)
-    if file_format == "parquet":
-        # The row's place in the file, counted from 1 like ordinality, but read from
-        # the row groups in parallel: ordinality made the load one thread.
-        reader = reader.removesuffix(")") + ", file_row_number = true)"
-        expressions.append("file_row_number + 1 as _source_row")
-    else:
-        # ordinality numbers the rows in the order the reader meets them in the file.
-        reader += " with ordinality"
-        expressions.append("ordinality as _source_row")
+    expressions.append("_row_number as _source_row")
     delivered = landing_date(table_folder(landing_dir, contract), path)
     expressions.append(
         f"date '{delivered.isoformat()}' as _landing_date"
         if delivered
         else "null::date as _landing_date"
     )
+    reader = _reader(path, file_format, row_numbers=True)
     sql = f"select {', '.join(expressions)} from {reader}"
     return _FileSelect(path, file_format, relative_path, sql, ignored)
 
