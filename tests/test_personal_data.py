@@ -147,29 +147,31 @@ order by case_number
 """
 
 
-@pytest.fixture(scope="module")
-def macro_query(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> str:
-    scratch = tmp_path_factory.mktemp("personal_data_macros")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DBT_")}
-    env |= {DATABASE_ENV: str(scratch / "w.duckdb"), "DBT_PROFILES_DIR": str(PROFILES_DIR)}
-    compiled = subprocess.run(
-        [
-            dbt_executable(),
-            "compile",
-            "--quiet",
-            "--target",
-            "duckdb",
-            "--target-path",
-            str(scratch / "target"),
-            "--inline",
-            MACRO_QUERY,
-        ],
+def _dbt_compile(
+    work: Path, *args: str, drop: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """`dbt compile` on a scratch warehouse under `work`, without the `drop` variables."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in drop and not key.startswith("DBT_")
+    }
+    env |= {DATABASE_ENV: str(work / "w.duckdb"), "DBT_PROFILES_DIR": str(PROFILES_DIR)}
+    return subprocess.run(
+        [dbt_executable(), "compile", "--target-path", str(work / "target"), *args],
         cwd=DBT_PROJECT_DIR,
         env=env,
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+
+
+@pytest.fixture(scope="module")
+def macro_query(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> str:
+    scratch = tmp_path_factory.mktemp("personal_data_macros")
+    compiled = _dbt_compile(scratch, "--quiet", "--target", "duckdb", "--inline", MACRO_QUERY)
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
     return compiled.stdout
 
 
@@ -239,26 +241,14 @@ def test_personal_properties_are_found_however_they_are_written(
 def test_a_key_fragment_a_pattern_could_misread_is_refused(
     tmp_path: Path, dbt_manifest: Path
 ) -> None:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DBT_")}
-    env |= {DATABASE_ENV: str(tmp_path / "w.duckdb"), "DBT_PROFILES_DIR": str(PROFILES_DIR)}
-    compiled = subprocess.run(
-        [
-            dbt_executable(),
-            "compile",
-            "--target",
-            "duckdb",
-            "--target-path",
-            str(tmp_path / "target"),
-            "--vars",
-            "{pii_property_key_fragments: [phone, e.mail]}",
-            "--inline",
-            "select {{ is_pii_property('k', 'v') }}",
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    compiled = _dbt_compile(
+        tmp_path,
+        "--target",
+        "duckdb",
+        "--vars",
+        "{pii_property_key_fragments: [phone, e.mail]}",
+        "--inline",
+        "select {{ is_pii_property('k', 'v') }}",
     )
 
     assert compiled.returncode != 0
@@ -381,27 +371,7 @@ def test_a_short_salt_is_refused() -> None:
 
 
 def test_dbt_run_by_hand_without_the_salt_names_it(tmp_path: Path, dbt_manifest: Path) -> None:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key != PII_SALT_ENV and not key.startswith("DBT_")
-    }
-    env |= {DATABASE_ENV: str(tmp_path / "w.duckdb"), "DBT_PROFILES_DIR": str(PROFILES_DIR)}
-    compiled = subprocess.run(
-        [
-            dbt_executable(),
-            "compile",
-            "--select",
-            "base_identities",
-            "--target-path",
-            str(tmp_path / "target"),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    compiled = _dbt_compile(tmp_path, "--select", "base_identities", drop=(PII_SALT_ENV,))
 
     assert compiled.returncode != 0
     assert (
