@@ -41,7 +41,7 @@ lint: setup
 	$(BIN)/ruff check orchestration tests
 	$(BIN)/ruff format --check orchestration tests
 	CAMPAIGN_REPORT_DATABASE=$(SCRATCH_DB) CAMPAIGN_REPORT_PII_SALT=$(LINT_SALT) \
-		$(BIN)/sqlfluff lint dbt_project
+		$(BIN)/sqlfluff lint --processes 0 dbt_project
 
 # Two workers, one test module each at a time: the machine has two cores, and a
 # module's fixtures (one pipeline run shared by its tests) stay in one worker.

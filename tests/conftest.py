@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from typer.testing import CliRunner
+from xdist.scheduler import LoadFileScheduling
 
 from orchestration import pipeline, postgres
 from orchestration.cli import app
@@ -43,6 +44,56 @@ def _newest_dbt_input() -> float:
         files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
         newest = max([newest, *(file.stat().st_mtime for file in files)])
     return newest
+
+
+# `make test` runs two xdist workers with --dist loadfile: a module's tests stay in one
+# worker, so its module fixtures (most build the warehouse once) are built once. Two
+# changes to how xdist hands the modules out:
+#
+# - Modules that read the same session fixture go to one worker together, or each
+#   worker builds it: tests/bad_input.py's run is read by two modules.
+# - The slowest modules go first. xdist queues modules by their number of tests, so a
+#   module of one slow test (the invariants) would otherwise start last and leave the
+#   other worker idle at the end. Seconds are from one serial run of the suite on the
+#   project's 2-core machine (2026-12-03); an unlisted module took under 5 s. Only the
+#   order matters, so they need updating only when a module's cost changes a lot.
+SHARED_FIXTURE_MODULES = {"tests/test_quarantine.py": "tests/test_personal_data.py"}
+MODULE_SECONDS: dict[str, float] = {
+    "tests/test_incremental.py": 268,
+    "tests/test_invariants.py": 225,
+    "tests/test_concurrent_runs.py": 100,
+    "tests/test_postgres.py": 95,
+    "tests/test_personal_data.py": 86,
+    "tests/test_pipeline.py": 84,
+    "tests/test_cli.py": 73,
+    "tests/test_hillstrom_example.py": 67,
+    "tests/test_bench.py": 61,
+    "tests/test_attribution_rules.py": 51,
+    "tests/test_postgres_quarantine.py": 40,
+    "tests/test_dbt_unit.py": 33,
+    "tests/test_mta_crosscheck.py": 24,
+}
+
+
+class SlowModulesFirst(LoadFileScheduling):
+    """--dist loadfile, with the two changes above."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = super()._split_scope(nodeid)
+        return SHARED_FIXTURE_MODULES.get(module, module)
+
+    def _assign_work_unit(self, node: Any) -> None:
+        # Whatever xdist queued first, the slowest module left is handed out next.
+        if self.workqueue:
+            slowest = max(self.workqueue, key=lambda module: MODULE_SECONDS.get(module, 0))
+            self.workqueue.move_to_end(slowest, last=False)
+        super()._assign_work_unit(node)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadFileScheduling | None:
+    if config.getvalue("dist") != "loadfile":
+        return None
+    return SlowModulesFirst(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -45,6 +45,10 @@ def test_the_run_writes_every_measure_and_keeps_the_notes(
     assert result.incremental_day is not None
     assert f"| incremental day | {result.incremental_day.seconds:.1f} s |" in markdown
     assert "| reference agrees | yes |" in markdown
+    # The day's own breakdown: base_message_events is one of the partitioned models.
+    breakdown = result.incremental_day.report["breakdown"]
+    assert breakdown.partitioned_model_seconds > 0 and breakdown.test_seconds > 0
+    assert f"- 4k: load {breakdown.load_seconds:.1f} s, dbt " in markdown
     assert "old figures" not in markdown
     assert markdown.endswith(f"{bench.NOTES_MARKER}\nA note kept by hand.\n")
 
@@ -105,6 +109,32 @@ def test_a_missed_target_says_so_plainly() -> None:
     assert verdicts[0].endswith(": MISSED (200.0 s).")
     assert verdicts[2].endswith(": MISSED (9.00 GiB).")
     assert verdicts[3].endswith(": MISSED at 100M.")
+
+
+def test_a_day_is_split_into_its_load_partitioned_models_other_models_and_tests() -> None:
+    timings = {
+        "model.campaign_report.base_message_events": 4.0,
+        "model.campaign_report.int_message_receipts": 3.0,
+        "model.campaign_report.fct_campaign_performance": 2.5,
+        "test.campaign_report.not_null_stg_campaigns_campaign_id.5d7a1c": 0.5,
+        "test.campaign_report.unique_int_message_receipts_message_id.0b1f9e": 6.0,
+        "seed.campaign_report.channel_defaults": 0.25,
+    }
+    breakdown = bench.day_breakdown(
+        1.5, 20.0, timings, {"base_message_events", "int_message_receipts"}
+    )
+    assert (breakdown.load_seconds, breakdown.dbt_seconds) == (1.5, 20.0)
+    # 4.0 + 3.0 partitioned; 2.5 other (the seed is neither a model nor a test).
+    assert breakdown.partitioned_model_seconds == 7.0
+    assert breakdown.other_model_seconds == 2.5
+    assert breakdown.test_seconds == 6.5
+    assert breakdown.slowest_nodes == [
+        ("unique_int_message_receipts_message_id", 6.0),
+        ("base_message_events", 4.0),
+        ("int_message_receipts", 3.0),
+        ("fct_campaign_performance", 2.5),
+        ("not_null_stg_campaigns_campaign_id", 0.5),
+    ]
 
 
 def test_the_memory_of_a_process_tree_is_read_from_proc() -> None:

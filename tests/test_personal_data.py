@@ -11,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -167,24 +168,41 @@ def _dbt_compile(
     )
 
 
+class MacroCases:
+    """The compiled personal-data macros over a `cases` table, on one in-memory DuckDB.
+
+    Hypothesis runs hundreds of examples, so the connection and the table are made once
+    and each example only replaces the rows.
+    """
+
+    def __init__(self, query: str) -> None:
+        self.query = query
+        self.con = duckdb.connect()
+        self.con.execute("create table cases (case_number integer, id varchar, properties varchar)")
+
+    def run(self, cases: list[tuple[str | None, str | None]]) -> list[tuple]:
+        """For each (id, properties): whether the id looks like PII, the properties kept and
+        the properties kept when the object is parsed whatever it holds."""
+        self.con.execute("delete from cases")
+        self.con.execute(
+            "insert into cases select unnest($numbers), unnest($ids), unnest($properties)",
+            {
+                "numbers": list(range(len(cases))),
+                "ids": [case[0] for case in cases],
+                "properties": [case[1] for case in cases],
+            },
+        )
+        return [row[1:] for row in self.con.execute(self.query).fetchall()]
+
+
 @pytest.fixture(scope="module")
-def macro_query(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> str:
+def macros(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> Iterator[MacroCases]:
     scratch = tmp_path_factory.mktemp("personal_data_macros")
     compiled = _dbt_compile(scratch, "--quiet", "--target", "duckdb", "--inline", MACRO_QUERY)
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
-    return compiled.stdout
-
-
-def _run_macros(query: str, cases: list[tuple[str | None, str | None]]) -> list[tuple]:
-    """For each (id, properties): whether the id looks like PII, the properties kept and the
-    properties kept when the object is parsed whatever it holds."""
-    with duckdb.connect() as con:
-        con.execute("create table cases (case_number integer, id varchar, properties varchar)")
-        con.executemany(
-            "insert into cases values (?, ?, ?)",
-            [(number, *case) for number, case in enumerate(cases)],
-        )
-        return [row[1:] for row in con.execute(query).fetchall()]
+    cases = MacroCases(compiled.stdout)
+    yield cases
+    cases.con.close()
 
 
 @pytest.mark.parametrize(
@@ -207,8 +225,8 @@ def _run_macros(query: str, cases: list[tuple[str | None, str | None]]) -> list[
         ("+", False),
     ],
 )
-def test_an_id_looks_like_pii_by_the_rule(macro_query: str, value: str, expected: bool) -> None:
-    [(looks_like_pii, _, _)] = _run_macros(macro_query, [(value, None)])
+def test_an_id_looks_like_pii_by_the_rule(macros: MacroCases, value: str, expected: bool) -> None:
+    [(looks_like_pii, _, _)] = macros.run([(value, None)])
     assert looks_like_pii is expected
 
 
@@ -233,9 +251,9 @@ def test_an_id_looks_like_pii_by_the_rule(macro_query: str, value: str, expected
     ],
 )
 def test_personal_properties_are_found_however_they_are_written(
-    macro_query: str, properties: str, expected: str
+    macros: MacroCases, properties: str, expected: str
 ) -> None:
-    assert _run_macros(macro_query, [(None, properties)]) == [(False, expected, expected)]
+    assert macros.run([(None, properties)]) == [(False, expected, expected)]
 
 
 def test_a_key_fragment_a_pattern_could_misread_is_refused(
@@ -316,17 +334,17 @@ def json_objects(draw: st.DrawFn) -> str:
 
 @hypothesis.settings(max_examples=300, deadline=None)
 @given(objects=st.lists(json_objects(), min_size=1, max_size=20))
-def test_the_shortcut_keeps_only_what_parsing_keeps(macro_query: str, objects: list[str]) -> None:
-    kept = _run_macros(macro_query, [(None, text) for text in objects])
+def test_the_shortcut_keeps_only_what_parsing_keeps(macros: MacroCases, objects: list[str]) -> None:
+    kept = macros.run([(None, text) for text in objects])
     assert [row[1] for row in kept] == [row[2] for row in kept]
 
 
 @hypothesis.settings(max_examples=300, deadline=None)
 @given(ids=st.lists(texts, min_size=1, max_size=20))
-def test_the_shortcut_finds_every_id_the_patterns_find(macro_query: str, ids: list[str]) -> None:
+def test_the_shortcut_finds_every_id_the_patterns_find(macros: MacroCases, ids: list[str]) -> None:
     """looks_like_pii against its rule written with Python's re, on ASCII ids."""
     ascii_ids = [value.replace("\u0130", "I") for value in ids]
-    found = [row[0] for row in _run_macros(macro_query, [(value, None) for value in ascii_ids])]
+    found = [row[0] for row in macros.run([(value, None) for value in ascii_ids])]
 
     expected = [
         EMAIL_PATTERN.search(value.lower()) is not None
