@@ -39,7 +39,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestration.assets import write_report_tables
-from orchestration.dbt_assets import BUILD_ARGS
+from orchestration.dbt_assets import BUILD_ARGS, PARTITIONED_TAG
 from orchestration.landing import CONTRACTS, load_table
 from orchestration.partitions import DEFAULT_LATE_ALLOWANCE_HOURS, PARTITIONED_TABLES, DayRange
 from orchestration.paths import (
@@ -97,6 +97,18 @@ class Measured:
 
 
 @dataclass(frozen=True)
+class DayBreakdown:
+    """Where one incremental day's time went: the load, and dbt's node time by kind."""
+
+    load_seconds: float
+    dbt_seconds: float
+    partitioned_model_seconds: float
+    other_model_seconds: float
+    test_seconds: float
+    slowest_nodes: list[tuple[str, float]]
+
+
+@dataclass(frozen=True)
 class SizeResult:
     label: str
     persons: int
@@ -108,6 +120,7 @@ class SizeResult:
     reference: Measured
     scan: Measured
     incremental_day: Measured | None
+    day_breakdown: DayBreakdown | None
     attribution_seconds: float
     slowest_models: list[tuple[str, float]]
     reference_agrees: bool
@@ -311,25 +324,14 @@ def _dbt_build(
 
 
 def _node_name(unique_id: str) -> str:
-    return unique_id.split(".")[-1] if unique_id.startswith("model.") else unique_id.split(".")[2]
+    # <resource type>.<package>.<name>, tests with a hash after the name.
+    return unique_id.split(".")[2]
 
 
 def _model_timings(timings: dict[str, float]) -> dict[str, float]:
     return {
         _node_name(node): seconds for node, seconds in timings.items() if node.startswith("model.")
     }
-
-
-@dataclass(frozen=True)
-class DayBreakdown:
-    """Where one incremental day's time went: the load, and dbt's node time by kind."""
-
-    load_seconds: float
-    dbt_seconds: float
-    partitioned_model_seconds: float
-    other_model_seconds: float
-    test_seconds: float
-    slowest_nodes: list[tuple[str, float]]
 
 
 def day_breakdown(
@@ -350,18 +352,18 @@ def day_breakdown(
 
 
 def _partitioned_models(target: Path) -> set[str]:
-    """The models tagged `partitioned` in the manifest of the build that wrote `target`."""
+    """The models tagged partitioned in the manifest of the build that wrote `target`."""
     nodes = json.loads((target / "manifest.json").read_text())["nodes"]
     return {
         node["name"]
         for node in nodes.values()
-        if node["resource_type"] == "model" and "partitioned" in node.get("tags", [])
+        if node["resource_type"] == "model" and PARTITIONED_TAG in node.get("tags", [])
     }
 
 
 def measure_incremental_day(
     database: Path, work: Path, landing: Path, config: Path, day: date
-) -> Measured:
+) -> tuple[Measured, DayBreakdown]:
     """Rebuild one day's partition of the built warehouse, as the nightly run does.
 
     The day's landing folders are loaded (the small tables whole), then `dbt build` runs
@@ -376,11 +378,7 @@ def measure_incremental_day(
     breakdown = day_breakdown(
         load.seconds, build.seconds, timings, _partitioned_models(work / "dbt_target")
     )
-    return Measured(
-        load.seconds + build.seconds,
-        max(load.peak_rss, build.peak_rss),
-        {"breakdown": breakdown},
-    )
+    return Measured(load.seconds + build.seconds, max(load.peak_rss, build.peak_rss)), breakdown
 
 
 def _compare_with_product(database: Path, reference_rows: list[list[Any]]) -> list[str]:
@@ -448,7 +446,9 @@ def bench_size(
         models = _model_timings(timings)
         reference = _run_step("reference", work, "--database", str(database))
         scan = _run_step("scan", work, "--landing", str(landing))
-        incremental = measure_incremental_day(database, work, landing, config, INCREMENTAL_DAY)
+        incremental, breakdown = measure_incremental_day(
+            database, work, landing, config, INCREMENTAL_DAY
+        )
         mismatches = _compare_with_product(database, reference.report["rows"])
     finally:
         # The landing files and the warehouse of the largest size run to tens of GB.
@@ -467,6 +467,7 @@ def bench_size(
         reference=reference,
         scan=scan,
         incremental_day=incremental,
+        day_breakdown=breakdown,
         attribution_seconds=sum(models.get(model, 0.0) for model in ATTRIBUTION_MODELS),
         slowest_models=sorted(models.items(), key=lambda item: -item[1])[:5],
         reference_agrees=not mismatches,
@@ -588,9 +589,8 @@ def target_verdicts(results: Sequence[SizeResult]) -> list[str]:
 
 
 def _day_line(result: SizeResult) -> str:
-    day = result.incremental_day
-    breakdown = day.report.get("breakdown") if day else None
-    if not isinstance(breakdown, DayBreakdown):
+    breakdown = result.day_breakdown
+    if breakdown is None:
         return f"- {result.label}: {NOT_AVAILABLE}"
     slowest = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in breakdown.slowest_nodes)
     return (

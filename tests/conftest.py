@@ -55,7 +55,8 @@ def _newest_dbt_input() -> float:
 # - The slowest modules go first. xdist queues modules by their number of tests, so a
 #   module of one slow test (the invariants) would otherwise start last and leave the
 #   other worker idle at the end. Seconds are from one serial run of the suite on the
-#   project's 2-core machine (2026-12-03); an unlisted module took under 5 s. Only the
+#   project's 2-core machine (2026-12-03); test_postgres_quarantine's is that run's
+#   figure less the 52 minutes it sat paused. An unlisted module took under 5 s. Only the
 #   order matters, so they need updating only when a module's cost changes a lot.
 SHARED_FIXTURE_MODULES = {"tests/test_quarantine.py": "tests/test_personal_data.py"}
 MODULE_SECONDS: dict[str, float] = {

@@ -46,7 +46,8 @@ def test_the_run_writes_every_measure_and_keeps_the_notes(
     assert f"| incremental day | {result.incremental_day.seconds:.1f} s |" in markdown
     assert "| reference agrees | yes |" in markdown
     # The day's own breakdown: base_message_events is one of the partitioned models.
-    breakdown = result.incremental_day.report["breakdown"]
+    breakdown = result.day_breakdown
+    assert breakdown is not None
     assert breakdown.partitioned_model_seconds > 0 and breakdown.test_seconds > 0
     assert f"- 4k: load {breakdown.load_seconds:.1f} s, dbt " in markdown
     assert "old figures" not in markdown
@@ -86,6 +87,7 @@ def _result(full_build: float, peak_gib: float, attribution: float, reference: f
         reference=Measured(reference, 0),
         scan=Measured(1.0, 0),
         incremental_day=None,
+        day_breakdown=None,
         attribution_seconds=attribution,
         slowest_models=[],
         reference_agrees=True,
