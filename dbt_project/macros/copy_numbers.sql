@@ -6,16 +6,18 @@
     event_id loaded more than once: a window over every row sorted the whole
     table to number copies that are almost all alone, while grouping first
     leaves the sort only the few repeated ids. A row missing from it is the
-    only copy of its event_id, copy 1.
+    only copy of its event_id, copy 1. The grouping is by the event_id's hash,
+    which holds eight bytes per id instead of the text: ids that share a hash
+    are only candidates, and the window numbers them by the event_id itself.
 #}
 {% macro copy_numbers_ctes(rows_cte) -%}
-repeated_event_ids as (
+repeated_event_keys as (
 
     select
-        event_id,
+        {{ key_hash('event_id') }} as event_key,
         quarantine_reason is null as passed
     from {{ rows_cte }}
-    group by event_id, quarantine_reason is null
+    group by {{ key_hash('event_id') }}, quarantine_reason is null
     having count(*) > 1
 
 ),
@@ -32,11 +34,12 @@ copy_numbers as (
             order by {{ rows_cte }}._source_file, {{ rows_cte }}._source_row
         ) as copy_number
     from {{ rows_cte }}
-    inner join repeated_event_ids
+    inner join repeated_event_keys
         on
-            {{ rows_cte }}.event_id = repeated_event_ids.event_id
+            {{ key_hash(rows_cte ~ '.event_id') }}
+            = repeated_event_keys.event_key
             and (
                 {{ rows_cte }}.quarantine_reason is null
-            ) = repeated_event_ids.passed
+            ) = repeated_event_keys.passed
 )
 {%- endmacro %}

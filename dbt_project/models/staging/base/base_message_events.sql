@@ -178,8 +178,12 @@ batch as (
 
 ),
 
--- Then the rule on the campaign.
-with_campaign as (
+-- Then the rule on the campaign. This CTE and `consistent` are wide and
+-- long, and each is read three times, mostly for a few narrow columns:
+-- recomputed for each reader, they never hold every column of every row in
+-- memory at once. Held, they took most of the memory of a build, and past
+-- tens of millions of rows the build spilled to disk.
+with_campaign as {{ not_materialized() }} (
 
     select
         batch.*,
@@ -197,16 +201,27 @@ with_campaign as (
 -- message's first usable event loaded. An event that names another campaign
 -- contradicts it and is set aside. Almost every message names one campaign
 -- throughout, so only the contested ones are put in load order: sorting
--- every event of every message cost more than the rest of the rules.
-message_campaign_ranges as (
+-- every event of every message cost more than the rest of the rules. The
+-- messages are grouped by their ids' hashes (macros/key_hash.sql): a group
+-- with one campaign holds only messages of that campaign, whichever ids
+-- share the hash; a group with two is sorted out by message_id below.
+message_key_campaign_ranges as (
 
     select
-        message_id,
+        {{ key_hash('message_id') }} as message_key,
         min(campaign_id) as lowest_campaign_id,
         max(campaign_id) as highest_campaign_id
     from with_campaign
     where campaign_reason is null
-    group by message_id
+    group by {{ key_hash('message_id') }}
+
+),
+
+contested_message_keys as (
+
+    select message_key
+    from message_key_campaign_ranges
+    where lowest_campaign_id != highest_campaign_id
 
 ),
 
@@ -220,24 +235,17 @@ contested_events_in_load_order as (
             order by with_campaign._source_file, with_campaign._source_row
         ) as event_rank
     from with_campaign
-    inner join message_campaign_ranges
-        on with_campaign.message_id = message_campaign_ranges.message_id
-    where
-        with_campaign.campaign_reason is null
-        and message_campaign_ranges.lowest_campaign_id
-        != message_campaign_ranges.highest_campaign_id
+    inner join contested_message_keys
+        on
+            {{ key_hash('with_campaign.message_id') }}
+            = contested_message_keys.message_key
+    where with_campaign.campaign_reason is null
 
 ),
 
-message_campaigns as (
-
-    select
-        message_id,
-        lowest_campaign_id as campaign_id
-    from message_campaign_ranges
-    where lowest_campaign_id = highest_campaign_id
-
-    union all
+-- The campaign of each message of a contested group; a message of any
+-- other group has one campaign, so none of its events contradicts it.
+contested_message_campaigns as (
 
     select
         message_id,
@@ -247,20 +255,22 @@ message_campaigns as (
 
 ),
 
-consistent as (
+consistent as {{ not_materialized() }} (
 
     select
         with_campaign.*,
         coalesce(
             with_campaign.campaign_reason,
             case
-                when with_campaign.campaign_id != message_campaigns.campaign_id
+                when
+                    with_campaign.campaign_id
+                    != contested_message_campaigns.campaign_id
                     then 'message_in_other_campaign'
             end
         ) as quarantine_reason
     from with_campaign
-    left join message_campaigns
-        on with_campaign.message_id = message_campaigns.message_id
+    left join contested_message_campaigns
+        on with_campaign.message_id = contested_message_campaigns.message_id
 
 ),
 

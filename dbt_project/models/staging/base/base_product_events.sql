@@ -101,8 +101,9 @@ new_rows as (
 ),
 
 -- A daily run also judges again the rows already here that share an
--- event_id with the new rows.
-batch as (
+-- event_id with the new rows. Read three times, twice for narrow columns:
+-- recomputed for each reader rather than held whole in memory.
+batch as {{ not_materialized() }} (
 
     select * from new_rows
     {% if is_partitioned_run() %}
