@@ -83,6 +83,8 @@ ATTRIBUTION_MODELS = (
 FULL_BUILD_TARGET_SECONDS = 120.0
 INCREMENTAL_SHARE_TARGET = 0.1
 PEAK_MEMORY_TARGET_BYTES = 8 * 1024**3
+# What --data-dir keeps beside each size's landing folder: who drew it, and how long it took.
+GENERATED_RECORD = "generated.json"
 # Everything below this line of docs/benchmarks.md is written by hand and kept as it is.
 NOTES_MARKER = "<!-- Hand-written notes below this line are kept when the benchmark reruns. -->"
 
@@ -426,18 +428,58 @@ def _compare_with_product(database: Path, reference_rows: list[list[Any]]) -> li
     ]
 
 
+def _generated_data(work: Path, persons: int, data_dir: Path | None) -> tuple[Path, Measured]:
+    """The size's landing folder and its generation: drawn now, or kept from an earlier run.
+
+    With `data_dir`, the landing folder is kept there with a record of what drew it, and a
+    later run with the same number of people reuses it instead of drawing it again (the
+    generator is seeded, so it would draw the same files); the generation's figures are
+    then the earlier run's.
+    """
+    if data_dir is None:
+        landing = work / "landing"
+        return landing, _run_step(
+            "generate", work, "--landing", str(landing), "--persons", str(persons)
+        )
+    kept = data_dir / work.name
+    landing, record = kept / "landing", kept / GENERATED_RECORD
+    if record.is_file():
+        earlier = json.loads(record.read_text())
+        if earlier["persons"] == persons and landing.is_dir():
+            return landing, Measured(earlier["seconds"], earlier["peak_rss"], earlier["report"])
+    shutil.rmtree(kept, ignore_errors=True)
+    kept.mkdir(parents=True)
+    generated = _run_step("generate", kept, "--landing", str(landing), "--persons", str(persons))
+    record.write_text(
+        json.dumps(
+            {
+                "persons": persons,
+                "seconds": generated.seconds,
+                "peak_rss": generated.peak_rss,
+                "report": generated.report,
+            }
+        )
+    )
+    return landing, generated
+
+
 def bench_size(
-    label: str, message_events: int, work_root: Path, config: Path, *, keep: bool = False
+    label: str,
+    message_events: int,
+    work_root: Path,
+    config: Path,
+    *,
+    keep: bool = False,
+    data_dir: Path | None = None,
 ) -> SizeResult:
     work = work_root / label
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    landing, database = work / "landing", work / "warehouse.duckdb"
+    database = work / "warehouse.duckdb"
     persons = max(1, round(message_events / MESSAGE_EVENTS_PER_PERSON))
+    landing = work / "landing"
     try:
-        generated = _run_step(
-            "generate", work, "--landing", str(landing), "--persons", str(persons)
-        )
+        landing, generated = _generated_data(work, persons, data_dir)
         load = _run_step(
             "load", work, "--landing", str(landing), "--database", str(database),
             "--config", str(config),
@@ -452,7 +494,8 @@ def bench_size(
         mismatches = _compare_with_product(database, reference.report["rows"])
     finally:
         # The landing files and the warehouse of the largest size run to tens of GB.
-        shutil.rmtree(landing, ignore_errors=True)
+        if data_dir is None:
+            shutil.rmtree(landing, ignore_errors=True)
         for path in work.glob("warehouse.duckdb*"):
             if not keep:
                 path.unlink()
@@ -695,7 +738,13 @@ def _kept_notes(output: Path) -> str:
 
 
 def run(
-    sizes: Sequence[str], work_root: Path, output: Path, config: Path, *, keep: bool = False
+    sizes: Sequence[str],
+    work_root: Path,
+    output: Path,
+    config: Path,
+    *,
+    keep: bool = False,
+    data_dir: Path | None = None,
 ) -> list[SizeResult]:
     console = Console()
     facts = machine_facts()
@@ -705,7 +754,9 @@ def run(
     output.parent.mkdir(parents=True, exist_ok=True)
     for label in sizes:
         console.print(f"{label}: generating, loading, building, measuring…")
-        results.append(bench_size(label, parse_size(label), work_root, config, keep=keep))
+        results.append(
+            bench_size(label, parse_size(label), work_root, config, keep=keep, data_dir=data_dir)
+        )
         # Smallest first in the table, whatever order the sizes ran in.
         results.sort(key=lambda result: result.message_events)
         # Written after every size, so a run stopped at the largest keeps the others.
@@ -730,6 +781,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="keep each size's warehouse under --work-dir, to profile its models afterwards",
     )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="keep each size's generated landing folder here and reuse it in later runs",
+    )
     # The steps the benchmark runs in child processes of its own.
     parser.add_argument("--step", choices=("generate", "load", "reference", "scan"))
     parser.add_argument("--day", help=argparse.SUPPRESS)
@@ -746,11 +802,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parse_size(size)
     options.work_dir.mkdir(parents=True, exist_ok=True)
     output, config = options.output.absolute(), options.config.absolute()
+    data_dir = options.data_dir.absolute() if options.data_dir else None
     if options.keep:
-        run(sizes, options.work_dir, output, config, keep=True)
+        run(sizes, options.work_dir, output, config, keep=True, data_dir=data_dir)
         return 0
     with tempfile.TemporaryDirectory(dir=options.work_dir) as scratch:
-        run(sizes, Path(scratch), output, config)
+        run(sizes, Path(scratch), output, config, data_dir=data_dir)
     return 0
 
 

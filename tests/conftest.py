@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import shutil
@@ -109,12 +110,18 @@ def pii_salt() -> Iterator[str]:
 def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The manifest `make setup` builds, rebuilt here when missing or older than the project."""
     ensure_profiles()
-    if MANIFEST_PATH.is_file() and MANIFEST_PATH.stat().st_mtime >= _newest_dbt_input():
-        return MANIFEST_PATH
-    # dbt parse opens the warehouse, so it gets a scratch file of its own.
-    scratch = tmp_path_factory.mktemp("dbt_parse") / "scratch.duckdb"
-    env = {**os.environ, DATABASE_ENV: str(scratch), "DBT_PROFILES_DIR": str(PROFILES_DIR)}
-    subprocess.run([dbt_executable(), "parse", "--quiet"], cwd=DBT_PROJECT_DIR, env=env, check=True)
+    MANIFEST_PATH.parent.mkdir(exist_ok=True)
+    # Both xdist workers may find the manifest stale; two parses writing it at once leave
+    # it unreadable, so the second waits for the first and then finds it fresh.
+    with (MANIFEST_PATH.parent / ".parse.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if MANIFEST_PATH.is_file() and MANIFEST_PATH.stat().st_mtime >= _newest_dbt_input():
+            return MANIFEST_PATH
+        # dbt parse opens the warehouse, so it gets a scratch file of its own.
+        scratch = tmp_path_factory.mktemp("dbt_parse") / "scratch.duckdb"
+        env = {**os.environ, DATABASE_ENV: str(scratch), "DBT_PROFILES_DIR": str(PROFILES_DIR)}
+        command = [dbt_executable(), "parse", "--quiet"]
+        subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env, check=True)
     return MANIFEST_PATH
 
 

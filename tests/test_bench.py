@@ -6,6 +6,7 @@ and the window-function reference must count the same converters as the product.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -142,3 +143,21 @@ def test_a_day_is_split_into_its_load_partitioned_models_other_models_and_tests(
 def test_the_memory_of_a_process_tree_is_read_from_proc() -> None:
     assert bench._tree_rss(1 << 30) == 0  # no such process
     assert bench._tree_rss(os.getpid()) > 0
+
+
+def test_a_kept_landing_folder_is_drawn_once_per_size(tmp_path: Path) -> None:
+    data, work = tmp_path / "data", tmp_path / "work" / "1k"
+    work.mkdir(parents=True)
+    landing, first = bench._generated_data(work, 20, data)
+    assert landing == data / "1k" / "landing"
+    written = {path: path.stat().st_mtime_ns for path in landing.rglob("*.parquet")}
+    assert written
+
+    again, second = bench._generated_data(work, 20, data)
+    assert (again, second) == (landing, first)
+    assert {path: path.stat().st_mtime_ns for path in landing.rglob("*.parquet")} == written
+
+    # Another number of people is another data set: drawn again, in the same place.
+    _, third = bench._generated_data(work, 30, data)
+    assert third.report["message_events"] > first.report["message_events"]
+    assert json.loads((data / "1k" / bench.GENERATED_RECORD).read_text())["persons"] == 30

@@ -247,3 +247,78 @@ def test_a_run_killed_half_way_then_run_again_equals_one_clean_run(
     assert run.returncode == -signal.SIGKILL
     again.build(day)
     assert _differences(again, daily) == []
+
+
+def _dbt_test(warehouse: Warehouse, days: DayRange | None) -> subprocess.CompletedProcess[str]:
+    """The accepted-values tests of base_message_events, as a day run or a full build runs them."""
+    command = [dbt_executable(), "test", "--project-dir", str(DBT_PROJECT_DIR)]
+    command += ["--select", "base_message_events,test_name:accepted_values"]
+    command += ["--target-path", str(warehouse.path.parent / "dbt_target")]
+    command += ["--profiles-dir", str(PROFILES_DIR)]
+    if days is not None:
+        command += ["--vars", json.dumps(days.dbt_vars(DEFAULT_LATE_ALLOWANCE_HOURS))]
+    return subprocess.run(command, env=warehouse._env(), capture_output=True, text=True)
+
+
+def test_a_day_run_tests_only_the_rows_of_its_days(daily: Warehouse, tmp_path: Path) -> None:
+    """A bad row delivered on day 2 fails day 2's tests and a full build's, not day 5's."""
+    broken = Warehouse(tmp_path / "w.duckdb", daily.landing)
+    shutil.copy(daily.path, broken.path)
+    with duckdb.connect(str(broken.path)) as con:
+        con.execute(
+            "update staging.base_message_events set row_status = 'not_a_status' "
+            "where _source_row = (select min(_source_row) from staging.base_message_events "
+            "where _landing_date = ?) and _landing_date = ?",
+            [_day(2).start, _day(2).start],
+        )
+    assert _dbt_test(broken, _day(5)).returncode == 0
+    for days in (_day(2), None):
+        done = _dbt_test(broken, days)
+        assert done.returncode == 1, done.stdout[-2000:]
+        assert "accepted_values_base_message_events_row_status" in done.stdout
+
+
+def _receipts(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
+    """int_message_receipts keyed by message_id, each row as a dict of its columns."""
+    with duckdb.connect(str(warehouse.path), read_only=True) as con:
+        cursor = con.execute("select * from intermediate.int_message_receipts")
+        columns = [column[0] for column in cursor.description]
+        return {row[0]: dict(zip(columns, row, strict=True)) for row in cursor.fetchall()}
+
+
+def test_a_day_run_follows_a_campaign_that_went_came_back_and_changed_channel(
+    full: Warehouse, daily: Warehouse, tmp_path: Path
+) -> None:
+    """A day run derives again the receipts of a campaign whose row changed, on any day.
+
+    c-planted's messages mA, mB and mC were delivered on 11-04 to 11-07; day 11 (11-12)
+    delivers none of them. Its campaigns row is the only thing that changes.
+    """
+    landing = Path(shutil.copytree(daily.landing, tmp_path / "landing"))
+    warehouse = Warehouse(tmp_path / "w.duckdb", landing)
+    shutil.copy(daily.path, warehouse.path)
+    expected = _receipts(full)
+    planted = {message for message, row in expected.items() if row["campaign_id"] == "c-planted"}
+    assert planted == {"mA", "mB", "mC"}
+    campaigns = landing / "campaigns" / "planted.csv"
+
+    # Gone: its events are quarantined as unknown_campaign, so its messages have no receipt.
+    campaigns.unlink()
+    warehouse.build(_day(11))
+    assert _receipts(warehouse) == {m: r for m, r in expected.items() if m not in planted}
+
+    # Back: its messages are received again, as in the full build.
+    campaigns.write_text(PLANTED_CAMPAIGNS)
+    warehouse.build(_day(11))
+    assert _receipts(warehouse) == expected
+
+    # Moved to e-mail: the campaign's channel, and so open tracking, change on all three.
+    campaigns.write_text(PLANTED_CAMPAIGNS.replace(",push,", ",email,"))
+    warehouse.build(_day(11))
+    moved = {
+        message: row | {"campaign_channel": "email", "tracks_opens": True}
+        if message in planted
+        else row
+        for message, row in expected.items()
+    }
+    assert _receipts(warehouse) == moved

@@ -103,21 +103,60 @@
 {%- endmacro %}
 
 {#
-    The pre-hooks of the models partitioned by event time. A message whose
-    events all left staging (its campaign went, say) has no new row to
-    replace its old one, so the hook drops every message sent in the scope
-    as well as those with an event there; the model then writes back the
-    ones that still have events.
+    The messages a partitioned run derives again in int_message_receipts: a
+    message's row depends only on its own events and its campaign, so only
+    the messages whose events base_message_events judged in this run can
+    change. That model judges the rows of the run's landing folders and the
+    earlier rows that share an event_id or a message_id with them, so these
+    are the messages of every row sharing an event_id with a delivered row
+    (its own message included). Rows judged again because their campaign
+    appeared or went are found by campaign instead
+    (changed_receipt_campaigns, campaigns_without_receipts).
 #}
-{% macro delete_messages_in_scope() -%}
+{% macro messages_judged_in_partition() -%}
+    select judged.message_id
+    from {{ ref('base_message_events') }} as judged
+    where judged.event_id in (
+        select delivered.event_id
+        from {{ ref('base_message_events') }} as delivered
+        where {{ delivered_in_partition('delivered._landing_date') }}
+    )
+{%- endmacro %}
+
+{#
+    Campaigns whose receipts no longer match the campaigns table: gone, or
+    on another channel (which also changes whether opens are tracked). A
+    run drops all of their receipts, and campaigns_without_receipts then
+    derives them again from every staged event of the campaign.
+#}
+{% macro changed_receipt_campaigns() -%}
+    select receipts.campaign_id
+    from {{ this }} as receipts
+    left join {{ ref('stg_campaigns') }} as campaigns
+        on receipts.campaign_id = campaigns.campaign_id
+    where
+        campaigns.campaign_id is null
+        or receipts.campaign_channel != campaigns.channel
+{%- endmacro %}
+
+{# Campaigns with no receipt yet: new, just changed, or never received. #}
+{% macro campaigns_without_receipts() -%}
+    select campaigns.campaign_id
+    from {{ ref('stg_campaigns') }} as campaigns
+    where campaigns.campaign_id not in (
+        select receipts.campaign_id from {{ this }} as receipts
+    )
+{%- endmacro %}
+
+{#
+    The pre-hook of int_message_receipts: a partitioned run drops the rows
+    of the messages it derives again, and every row of a changed campaign.
+#}
+{% macro delete_judged_messages() -%}
     {%- if is_partitioned_run() -%}
         {%- set condition -%}
-            ({{ in_attribution_scope('sent_at') }})
-            or message_id in (
-                select scoped.message_id
-                from {{ ref('stg_message_events') }} as scoped
-                where {{ in_attribution_scope('scoped.occurred_at') }}
-            )
+            message_id in ({{ messages_judged_in_partition() }})
+            or campaign_id in ({{ changed_receipt_campaigns() }})
         {%- endset -%}
         {{ delete_before_rebuild(condition) }}
     {%- else -%}

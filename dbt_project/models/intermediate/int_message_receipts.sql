@@ -3,17 +3,19 @@
 -- events sharing a message_id are one message, whatever channel each was
 -- on; holdout events are not messages and are left out.
 --
--- Partitioned: a daily run derives again every message with an event in
--- its attribution scope (macros/partition_scope.sql), from all of that
--- message's events, and replaces those messages' rows.
--- The attribution scope reads the windows:
--- depends_on: {{ ref('stg_report_channel_windows') }}
+-- Partitioned: a daily run derives again every message whose events it
+-- judged, and every message of a campaign without receipts (new, or just
+-- dropped by the pre-hook for a change), from all of that message's
+-- events, and replaces those messages' rows (macros/partition_scope.sql).
+-- Its cost follows the day's messages, not the history's.
+-- The judged messages are read from the judged rows:
+-- depends_on: {{ ref('base_message_events') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='message_id',
     tags=['partitioned'],
-    pre_hook="{{ delete_messages_in_scope() }}",
+    pre_hook="{{ delete_judged_messages() }}",
 ) }}
 
 with
@@ -23,10 +25,9 @@ message_events as (
     select * from {{ ref('stg_message_events') }}
     where event_type != 'holdout'
     {% if is_partitioned_run() %}
-        and message_id in (
-            select scoped.message_id
-            from {{ ref('stg_message_events') }} as scoped
-            where {{ in_attribution_scope('scoped.occurred_at') }}
+        and (
+            message_id in ({{ messages_judged_in_partition() }})
+            or campaign_id in ({{ campaigns_without_receipts() }})
         )
     {% endif %}
 

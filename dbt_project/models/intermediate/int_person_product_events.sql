@@ -3,6 +3,11 @@
 -- device. A conversion keyed by a device and a message keyed by its user,
 -- or the reverse, then belong to the same person, even when the link
 -- arrived after both events.
+--
+-- A view: its two readers each join the staged events to the device links
+-- again, which cost less than writing every product event once more.
+{{ config(materialized='view') }}
+
 with
 
 product_events as (

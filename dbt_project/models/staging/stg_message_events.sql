@@ -22,6 +22,7 @@ final as (
         event_type,
         occurred_at,
         properties,
+        _landing_date,
         _source_file,
         _source_row
     from message_events

@@ -19,6 +19,7 @@ final as (
         device_id,
         occurred_at,
         properties,
+        _landing_date,
         _source_file,
         _source_row
     from product_events
