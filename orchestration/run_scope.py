@@ -58,6 +58,22 @@ def run_days(context: dg.AssetExecutionContext, timezone: str) -> DayRange | Non
     return DayRange.from_time_window(context.partition_time_window, timezone)
 
 
+def tagged_days(run_tags: Mapping[str, str], timezone: str) -> DayRange | None:
+    """The days a run's partition tags name, read from the tags themselves.
+
+    The unpartitioned assets of a daily run have no partition window of their own, so
+    this is how they learn the run's days. None for a full refresh, as `run_days`.
+    """
+    if is_full_refresh(run_tags):
+        return None
+    if PARTITION_TAG in run_tags:
+        return DayRange.day(date.fromisoformat(run_tags[PARTITION_TAG]), timezone)
+    last = date.fromisoformat(run_tags[RANGE_END_TAG])
+    return DayRange(
+        date.fromisoformat(run_tags[RANGE_START_TAG]), last + timedelta(days=1), timezone
+    )
+
+
 def range_tags(days: DayRange) -> dict[str, str]:
     """The run tags that make one run of the daily job cover every day of `days`.
 

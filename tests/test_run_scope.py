@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from orchestration import assets
-from orchestration.dbt_assets import BUILD_ARGS, daily_build_args
+from orchestration.dbt_assets import BUILD_ARGS, daily_build_args, whole_build_args
 from orchestration.landing import LoadResult
 from orchestration.partitions import LATE_ALLOWANCE_ENV, DayRange, daily_partitions
 from orchestration.resources import LandingResource, WarehouseResource
@@ -22,6 +22,7 @@ from orchestration.run_scope import (
     every_day,
     is_full_refresh,
     range_tags,
+    tagged_days,
 )
 
 SEOUL = "Asia/Seoul"
@@ -105,6 +106,35 @@ def test_dbt_gets_the_days_as_vars_or_a_full_refresh(monkeypatch: pytest.MonkeyP
         "partition_end_utc": "2026-11-03 15:00:00",
         "late_data_allowance_hours": 48,
     }
+
+
+def test_the_tags_name_the_days_the_unpartitioned_sets_read() -> None:
+    assert tagged_days({"dagster/partition": "2026-11-02"}, SEOUL) == DayRange(
+        date(2026, 11, 2), date(2026, 11, 3), SEOUL
+    )
+    # The range's end tag is its last day; the range's end is the day after.
+    range_ = {
+        "dagster/asset_partition_range_start": "2026-11-02",
+        "dagster/asset_partition_range_end": "2026-11-04",
+    }
+    assert tagged_days(range_, SEOUL) == DayRange(date(2026, 11, 2), date(2026, 11, 5), SEOUL)
+    assert tagged_days({}, SEOUL) is None
+    assert tagged_days({**range_, FULL_REFRESH_TAG: "true"}, SEOUL) is None
+
+
+def test_a_daily_run_gives_every_dbt_call_the_same_vars(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Different vars in one run's dbt calls would make each of them parse the project anew.
+    monkeypatch.delenv(LATE_ALLOWANCE_ENV, raising=False)
+    duckdb_warehouse = WarehouseResource(database=str(tmp_path / "w.duckdb"))
+    days = DayRange(date(2026, 11, 2), date(2026, 11, 4), SEOUL)
+    assert whole_build_args(days, duckdb_warehouse) == daily_build_args(days)
+    assert "--vars" in whole_build_args(days, duckdb_warehouse)
+    assert whole_build_args(None, duckdb_warehouse) == [*BUILD_ARGS, "--full-refresh"]
+    # On PostgreSQL the daily set refuses the days, so the models before it get none.
+    postgres = WarehouseResource(database=str(tmp_path / "w.duckdb"), target="postgres")
+    assert whole_build_args(days, postgres) == BUILD_ARGS
 
 
 def _message_events_asset() -> dg.AssetsDefinition:

@@ -1,8 +1,8 @@
 {#
     The shared-credit models, in the order the marts list them. The credit
     marts build one row per model from this list, so a model added here needs
-    its rule in fct_conversion_credit and its name in the accepted_values
-    tests of _marts.yml.
+    its rule in fct_conversion_credit (a column named <model>_exact) and its
+    name in the accepted_values tests of _marts.yml.
 #}
 {% macro credit_model_names() -%}
     {{ return([

@@ -69,51 +69,33 @@ decay_shares as (
 
 ),
 
+-- Every model's share of a touch is a column of the touch's row, not a row of
+-- its own: the sums below then read each touch once instead of once per
+-- model, and the rows are multiplied by the models only at the end.
 exact_credits as (
 
     select
-        decay_shares.*,
-        credit_models.credit_model,
+        *,
         cast(
-            case credit_models.credit_model
-                when 'first_touch'
-                    then
-                        case
-                            when decay_shares.touch_number = 1 then 1 else 0
-                        end
-                when 'last_touch'
-                    then
-                        case
-                            when
-                                decay_shares.touch_number
-                                = decay_shares.touch_count
-                                then 1
-                            else 0
-                        end
-                when 'linear'
-                    then
-                        cast(1 as {{ type_double() }})
-                        / decay_shares.touch_count
-                when 'position_based'
-                    then
-                        case
-                            when decay_shares.touch_count = 1 then 1
-                            when decay_shares.touch_count = 2 then 0.5
-                            when
-                                decay_shares.touch_number = 1
-                                or decay_shares.touch_number
-                                = decay_shares.touch_count
-                                then 0.4
-                            else
-                                cast(0.2 as {{ type_double() }})
-                                / (decay_shares.touch_count - 2)
-                        end
-                when 'time_decay' then decay_shares.decay_share
+            case when touch_number = 1 then 1 else 0 end
+            as {{ type_double() }}
+        ) as first_touch_exact,
+        cast(
+            case when touch_number = touch_count then 1 else 0 end
+            as {{ type_double() }}
+        ) as last_touch_exact,
+        cast(1 as {{ type_double() }}) / touch_count as linear_exact,
+        cast(
+            case
+                when touch_count = 1 then 1
+                when touch_count = 2 then 0.5
+                when touch_number = 1 or touch_number = touch_count then 0.4
+                else cast(0.2 as {{ type_double() }}) / (touch_count - 2)
             end
             as {{ type_double() }}
-        ) as exact_credit
+        ) as position_based_exact,
+        decay_share as time_decay_exact
     from decay_shares
-    cross join credit_models
 
 ),
 
@@ -126,12 +108,16 @@ exact_credits as (
 rounded_credits as (
 
     select
-        *,
-        cast(exact_credit as numeric(28, 6)) as rounded_credit,
+        *
+        {%- for credit_model in credit_model_names() %},
+        cast({{ credit_model }}_exact as numeric(28, 6))
+            as {{ credit_model }}_rounded,
         cast(
-            cast(exact_credit as numeric(28, 6)) * conversion_value
+            cast({{ credit_model }}_exact as numeric(28, 6))
+            * conversion_value
             as numeric(28, 6)
-        ) as rounded_value_credit
+        ) as {{ credit_model }}_value_rounded
+        {%- endfor %}
     from exact_credits
 
 ),
@@ -139,17 +125,29 @@ rounded_credits as (
 balanced_credits as (
 
     select
-        *,
-        sum(
-            case when touch_number < touch_count then rounded_credit end
-        ) over (
-            partition by report, goal, conversion_id, credit_model
-        ) as credit_before_last,
-        sum(
-            case when touch_number < touch_count then rounded_value_credit end
-        ) over (
-            partition by report, goal, conversion_id, credit_model
-        ) as value_credit_before_last
+        *
+        {%- for credit_model in credit_model_names() %},
+        case
+            when touch_number < touch_count then {{ credit_model }}_rounded
+            else 1 - coalesce(sum(
+                case
+                    when touch_number < touch_count
+                        then {{ credit_model }}_rounded
+                end
+            ) over (partition by report, goal, conversion_id), 0)
+        end as {{ credit_model }}_credit,
+        case
+            when
+                touch_number < touch_count
+                then {{ credit_model }}_value_rounded
+            else conversion_value - coalesce(sum(
+                case
+                    when touch_number < touch_count
+                        then {{ credit_model }}_value_rounded
+                end
+            ) over (partition by report, goal, conversion_id), 0)
+        end as {{ credit_model }}_value_credit
+        {%- endfor %}
     from rounded_credits
 
 ),
@@ -160,7 +158,7 @@ final as (
         report,
         goal,
         conversion_id,
-        credit_model,
+        credit_models.credit_model,
         cast(touch_number as {{ dbt.type_int() }}) as touch_number,
         cast(touch_count as {{ dbt.type_int() }}) as touch_count,
         report_hash,
@@ -175,20 +173,23 @@ final as (
         cast(half_life_hours as {{ dbt.type_int() }}) as half_life_hours,
         cast(conversion_value as numeric(28, 6)) as conversion_value,
         cast(
-            case
-                when touch_number < touch_count then rounded_credit
-                else 1 - coalesce(credit_before_last, 0)
+            case credit_models.credit_model
+            {%- for credit_model in credit_model_names() %}
+                when '{{ credit_model }}' then {{ credit_model }}_credit
+            {%- endfor %}
             end
             as numeric(28, 6)
         ) as credit,
         cast(
-            case
-                when touch_number < touch_count then rounded_value_credit
-                else conversion_value - coalesce(value_credit_before_last, 0)
+            case credit_models.credit_model
+            {%- for credit_model in credit_model_names() %}
+                when '{{ credit_model }}' then {{ credit_model }}_value_credit
+            {%- endfor %}
             end
             as numeric(28, 6)
         ) as value_credit
     from balanced_credits
+    cross join credit_models
 
 )
 
