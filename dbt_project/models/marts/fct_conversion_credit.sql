@@ -108,16 +108,17 @@ exact_credits as (
 rounded_credits as (
 
     select
-        *
-        {%- for credit_model in credit_model_names() %},
-        cast({{ credit_model }}_exact as numeric(28, 6))
-            as {{ credit_model }}_rounded,
-        cast(
+        *,
+        {% for credit_model in credit_model_names() %}
             cast({{ credit_model }}_exact as numeric(28, 6))
-            * conversion_value
-            as numeric(28, 6)
-        ) as {{ credit_model }}_value_rounded
-        {%- endfor %}
+                as {{ credit_model }}_rounded,
+            cast(
+                cast({{ credit_model }}_exact as numeric(28, 6))
+                * conversion_value
+                as numeric(28, 6)
+            ) as {{ credit_model }}_value_rounded
+            {%- if not loop.last %},{% endif %}
+        {% endfor %}
     from exact_credits
 
 ),
@@ -125,30 +126,42 @@ rounded_credits as (
 balanced_credits as (
 
     select
-        *
-        {%- for credit_model in credit_model_names() %},
-        case
-            when touch_number < touch_count then {{ credit_model }}_rounded
-            else 1 - coalesce(sum(
-                case
-                    when touch_number < touch_count
-                        then {{ credit_model }}_rounded
-                end
-            ) over (partition by report, goal, conversion_id), 0)
-        end as {{ credit_model }}_credit,
-        case
-            when
-                touch_number < touch_count
-                then {{ credit_model }}_value_rounded
-            else conversion_value - coalesce(sum(
-                case
-                    when touch_number < touch_count
-                        then {{ credit_model }}_value_rounded
-                end
-            ) over (partition by report, goal, conversion_id), 0)
-        end as {{ credit_model }}_value_credit
-        {%- endfor %}
+        *,
+        {% for credit_model in credit_model_names() %}
+            case
+                when touch_number < touch_count
+                    then {{ credit_model }}_rounded
+                else 1 - coalesce(sum(
+                    case
+                        when touch_number < touch_count
+                            then {{ credit_model }}_rounded
+                    end
+                ) over (partition by report, goal, conversion_id), 0)
+            end as {{ credit_model }}_credit,
+            case
+                when touch_number < touch_count
+                    then {{ credit_model }}_value_rounded
+                else conversion_value - coalesce(sum(
+                    case
+                        when touch_number < touch_count
+                            then {{ credit_model }}_value_rounded
+                    end
+                ) over (partition by report, goal, conversion_id), 0)
+            end as {{ credit_model }}_value_credit
+            {%- if not loop.last %},{% endif %}
+        {% endfor %}
     from rounded_credits
+
+),
+
+-- One row per credit model of each touch, with the model's columns.
+credit_rows as (
+
+    select
+        balanced_credits.*,
+        credit_models.credit_model
+    from balanced_credits
+    cross join credit_models
 
 ),
 
@@ -158,7 +171,7 @@ final as (
         report,
         goal,
         conversion_id,
-        credit_models.credit_model,
+        credit_model,
         cast(touch_number as {{ dbt.type_int() }}) as touch_number,
         cast(touch_count as {{ dbt.type_int() }}) as touch_count,
         report_hash,
@@ -173,23 +186,23 @@ final as (
         cast(half_life_hours as {{ dbt.type_int() }}) as half_life_hours,
         cast(conversion_value as numeric(28, 6)) as conversion_value,
         cast(
-            case credit_models.credit_model
-            {%- for credit_model in credit_model_names() %}
-                when '{{ credit_model }}' then {{ credit_model }}_credit
-            {%- endfor %}
+            case credit_model
+                {% for credit_model in credit_model_names() %}
+                    when '{{ credit_model }}' then {{ credit_model }}_credit
+                {% endfor %}
             end
             as numeric(28, 6)
         ) as credit,
         cast(
-            case credit_models.credit_model
-            {%- for credit_model in credit_model_names() %}
-                when '{{ credit_model }}' then {{ credit_model }}_value_credit
-            {%- endfor %}
+            case credit_model
+                {% for credit_model in credit_model_names() %}
+                    when '{{ credit_model }}'
+                        then {{ credit_model }}_value_credit
+                {% endfor %}
             end
             as numeric(28, 6)
         ) as value_credit
-    from balanced_credits
-    cross join credit_models
+    from credit_rows
 
 )
 
