@@ -21,8 +21,7 @@
         {%- do conditions.append(where) -%}
     {%- endif -%}
     {%- if relation.identifier in delivery_partitioned_tables()
-        and var('partition_start_date', none) is not none
-        and var('partition_end_date', none) is not none -%}
+        and has_partition_vars() -%}
         {%- do conditions.append(delivered_in_partition()) -%}
     {%- endif -%}
     {%- if conditions -%}

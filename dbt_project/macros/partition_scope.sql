@@ -10,10 +10,14 @@
 #}
 
 {% macro is_partitioned_run() -%}
+    {{ return(has_partition_vars() and is_incremental_build()) }}
+{%- endmacro %}
+
+{# The run was given a partition's days (a daily run, not a full build). #}
+{% macro has_partition_vars() -%}
     {{ return(
         var('partition_start_date', none) is not none
         and var('partition_end_date', none) is not none
-        and is_incremental_build()
     ) }}
 {%- endmacro %}
 
