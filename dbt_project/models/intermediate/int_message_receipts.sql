@@ -97,8 +97,11 @@ receipt_candidates as (
             events.event_type = 'send'
             and failed_channels.message_id is null
         ) as is_receipt_candidate,
-        case when events.event_type = 'deliver' then 1 else 2 end
-            as receipt_priority
+        {{ receipt_order_key(
+            "case when events.event_type = 'deliver' then 1 else 2 end",
+            'events.occurred_at',
+            'events.event_channel',
+        ) }} as receipt_order_key
     from events
     left join failed_channels
         on
@@ -128,18 +131,17 @@ per_message as (
         max(case when event_type = 'fail' then 1 else 0 end) = 1 as has_fail,
         -- The first receipt: the first delivery if there is one (every
         -- delivery is a candidate, and first in priority), else the first
-        -- candidate. Two plain minimums hold less per message than a
-        -- first_by, which keeps its whole sort key.
+        -- candidate. Two plain minimums, which DuckDB can spill.
         coalesce(
             min(case when event_type = 'deliver' then occurred_at end),
             min(case when is_receipt_candidate then occurred_at end)
         ) as received_at,
-        -- Its channel; event_id breaks ties between equal times.
-        {{ first_by(
-            'event_channel',
-            ['receipt_priority', 'occurred_at', 'event_id'],
-            'is_receipt_candidate',
-        ) }} as received_channel,
+        -- Its channel, from the same order packed in one integer
+        -- (macros/receipt_order_key.sql). Receipts on two channels at the
+        -- same microsecond go to the channel listed first in
+        -- accepted_channels().
+        min(case when is_receipt_candidate then receipt_order_key end)
+            as first_receipt_key,
         {{ dbt.bool_or('is_receipt_candidate') }} as is_received
     from receipt_candidates
     group by campaign_id, message_id
@@ -153,7 +155,8 @@ final as (
         per_message.campaign_id,
         per_message.person_id,
         campaigns.channel as campaign_channel,
-        per_message.received_channel,
+        {{ receipt_order_channel('per_message.first_receipt_key') }}
+            as received_channel,
         -- Any event implies the message went out, even when the send event
         -- itself is missing from the logs.
         coalesce(per_message.first_send_at, per_message.first_event_at)
@@ -168,7 +171,8 @@ final as (
         -- delivered what the first channel could not.
         coalesce(
             per_message.has_fail
-            and per_message.received_channel != campaigns.channel,
+            and {{ receipt_order_channel('per_message.first_receipt_key') }}
+            != campaigns.channel,
             false
         ) as is_received_by_fallback,
         coalesce(channel_capabilities.tracks_opens, false) as tracks_opens
