@@ -25,8 +25,12 @@ $(INSTALLED): requirements.lock pyproject.toml
 	$(BIN)/pip check
 	touch $@
 
+# An existing profiles.yml is never overwritten (it may hold your connection
+# details), so one copied before the memory limit existed is pointed at it.
 profiles.yml: profiles.example.yml
 	test -f $@ || cp $< $@
+	@grep -q memory_limit $@ || echo "note: $@ sets no DuckDB memory_limit;" \
+		"copy that line from $<"
 
 $(MANIFEST): $(INSTALLED) profiles.yml $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml
 	mkdir -p warehouse
