@@ -110,7 +110,7 @@ receipt_candidates as (
 
 ),
 
-per_message as (
+message_aggregates as (
 
     select
         campaign_id,
@@ -148,6 +148,16 @@ per_message as (
 
 ),
 
+per_message as (
+
+    select
+        message_aggregates.*,
+        {{ receipt_order_channel('message_aggregates.first_receipt_key') }}
+            as received_channel
+    from message_aggregates
+
+),
+
 final as (
 
     select
@@ -155,8 +165,7 @@ final as (
         per_message.campaign_id,
         per_message.person_id,
         campaigns.channel as campaign_channel,
-        {{ receipt_order_channel('per_message.first_receipt_key') }}
-            as received_channel,
+        per_message.received_channel,
         -- Any event implies the message went out, even when the send event
         -- itself is missing from the logs.
         coalesce(per_message.first_send_at, per_message.first_event_at)
@@ -171,8 +180,7 @@ final as (
         -- delivered what the first channel could not.
         coalesce(
             per_message.has_fail
-            and {{ receipt_order_channel('per_message.first_receipt_key') }}
-            != campaigns.channel,
+            and per_message.received_channel != campaigns.channel,
             false
         ) as is_received_by_fallback,
         coalesce(channel_capabilities.tracks_opens, false) as tracks_opens
