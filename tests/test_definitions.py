@@ -115,14 +115,19 @@ def test_one_job_holds_the_daily_and_the_whole_assets(loaded: dg.Definitions) ->
     assert "campaign_report/full_refresh" not in loaded.resolve_job_def("campaign_report_job").tags
 
 
-# The four incremental models, and the views and tables that lie between them: read
+# The eight incremental models, and the views and tables that lie between them: read
 # off the lineage by hand (the staged events read the base models, the receipts and the
-# report's campaigns read the staged events, the pairs read the goal conversions).
+# report's campaigns read the staged events, the pairs and the touches read the goal
+# conversions, the credited conversions read the pairs, the credit reads the touches).
 INCREMENTAL_MODELS = {
     "base_message_events",
     "base_product_events",
     "int_message_receipts",
     "int_conversion_message_pairs",
+    "int_attributed_conversions",
+    "fct_attributed_conversions",
+    "int_conversion_touches",
+    "fct_conversion_credit",
 }
 DAILY_DBT_MODELS = {
     "staging/base_message_events",
@@ -134,6 +139,10 @@ DAILY_DBT_MODELS = {
     "intermediate/int_report_campaigns",
     "intermediate/int_message_receipts",
     "intermediate/int_conversion_message_pairs",
+    "intermediate/int_attributed_conversions",
+    "intermediate/int_conversion_touches",
+    "marts/fct_attributed_conversions",
+    "marts/fct_conversion_credit",
     "quarantine/message_events",
     "quarantine/product_events",
 }

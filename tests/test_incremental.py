@@ -107,6 +107,7 @@ def _day(n: int) -> DayRange:
 class Warehouse:
     path: Path
     landing: Path
+    config: Path = DEFAULT_CONFIG
 
     def build(self, days: DayRange | None) -> None:
         """Load, then dbt build without tests: all of the landing folder, or a day range."""
@@ -114,7 +115,7 @@ class Warehouse:
             for contract in CONTRACTS.values():
                 partitioned = days is not None and contract.name in PARTITIONED_TABLES
                 load_table(con, self.landing, contract, days if partitioned else None)
-            write_report_tables(con, load_config(DEFAULT_CONFIG))
+            write_report_tables(con, load_config(self.config))
         done = subprocess.run(self._dbt_run(days), env=self._env(), capture_output=True, text=True)
         assert done.returncode == 0, done.stdout[-3000:]
 
@@ -249,10 +250,15 @@ def test_a_run_killed_half_way_then_run_again_equals_one_clean_run(
     assert _differences(again, daily) == []
 
 
-def _dbt_test(warehouse: Warehouse, days: DayRange | None) -> subprocess.CompletedProcess[str]:
-    """The accepted-values tests of base_message_events, as a day run or a full build runs them."""
+def _dbt_test(
+    warehouse: Warehouse,
+    days: DayRange | None,
+    select: str = "base_message_events,test_name:accepted_values",
+) -> subprocess.CompletedProcess[str]:
+    """Some data tests (by default base_message_events' accepted values), as a day run or a
+    full build runs them."""
     command = [dbt_executable(), "test", "--project-dir", str(DBT_PROJECT_DIR)]
-    command += ["--select", "base_message_events,test_name:accepted_values"]
+    command += ["--select", select]
     command += ["--target-path", str(warehouse.path.parent / "dbt_target")]
     command += ["--profiles-dir", str(PROFILES_DIR)]
     if days is not None:
@@ -276,6 +282,36 @@ def test_a_day_run_tests_only_the_rows_of_its_days(daily: Warehouse, tmp_path: P
         done = _dbt_test(broken, days)
         assert done.returncode == 1, done.stdout[-2000:]
         assert "accepted_values_base_message_events_row_status" in done.stdout
+
+
+def test_a_day_run_tests_only_the_conversions_of_its_attribution_scope(
+    daily: Warehouse, tmp_path: Path
+) -> None:
+    """Credit that no longer adds up on 11-03 fails that day's tests and a full build's.
+
+    Day 11 (11-12) re-derives the conversions from 11-07 00:00 KST (its start less the
+    72-hour window and the 48-hour allowance) on, so its tests do not read 11-03.
+    """
+    broken = Warehouse(tmp_path / "w.duckdb", daily.landing)
+    shutil.copy(daily.path, broken.path)
+    with duckdb.connect(str(broken.path)) as con:
+        changed = con.execute(
+            "with one as (select report, goal, conversion_id from marts.fct_conversion_credit "
+            "where converted_at >= '2026-11-02 15:00' and converted_at < '2026-11-03 15:00' "
+            "order by all limit 1) "
+            "update marts.fct_conversion_credit as credit set credit = credit.credit + 1 "
+            "from one where credit.report = one.report and credit.goal = one.goal "
+            "and credit.conversion_id = one.conversion_id and credit.credit_model = 'linear' "
+            "returning credit.touch_number"
+        ).fetchall()
+    # Its linear credit, on every touch, now sums to more than 1.
+    assert changed
+    select = "fct_conversion_credit,test_name:sums_to"
+    assert _dbt_test(broken, _day(11), select).returncode == 0
+    for days in (_day(2), None):
+        done = _dbt_test(broken, days, select)
+        assert done.returncode == 1, done.stdout[-2000:]
+        assert "sums_to_fct_conversion_credit_credit" in done.stdout
 
 
 def _receipts(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
@@ -322,3 +358,73 @@ def test_a_day_run_follows_a_campaign_that_went_came_back_and_changed_channel(
         for message, row in expected.items()
     }
     assert _receipts(warehouse) == moved
+
+
+LONG_LOOKBACK_CONFIG = """\
+timezone: Asia/Seoul
+reports:
+  - name: long_lookback
+    window: 72h
+    credit: independent
+    lookback: 7d
+    goals:
+      - name: purchase
+        event_key: purchase
+        value: amount
+"""
+
+
+def test_a_backfill_reaches_conversions_as_far_as_the_longest_lookback(tmp_path: Path) -> None:
+    """A backfilled send earns shared credit for a conversion past every window after it.
+
+    mL is sent on 11-03 at 10:00 KST and delivered that day; the purchase o-long, on
+    11-08 at 10:00 KST, is five days later: outside the 72-hour window, so never
+    attributed, but inside the 7-day lookback, so mL is its only touch. Days 11-04 to
+    11-09 are built first, then 11-03 as a backfill. Its attribution scope must reach
+    11-08, which the 72-hour window alone (to 11-07 00:00 KST) does not.
+    """
+    landing = tmp_path / "landing"
+    (landing / "campaigns").mkdir(parents=True)
+    (landing / "campaigns" / "planted.csv").write_text(PLANTED_CAMPAIGNS)
+    for table, header, day, row in (
+        (
+            "message_events",
+            MESSAGE_HEADER,
+            "2026-11-03",
+            "pl1,c-planted,mL,p-long,push,send,2026-11-03T10:00:00+09:00",
+        ),
+        (
+            "product_events",
+            PRODUCT_HEADER,
+            "2026-11-08",
+            'ql1,purchase,p-long,2026-11-08T10:00:00+09:00,"{""amount"": 9000}"',
+        ),
+    ):
+        (landing / table / day).mkdir(parents=True)
+        (landing / table / day / "planted.csv").write_text(header + row + "\n")
+    config = tmp_path / "reports.yml"
+    config.write_text(LONG_LOOKBACK_CONFIG)
+
+    full = Warehouse(tmp_path / "full" / "w.duckdb", landing, config)
+    full.path.parent.mkdir()
+    full.build(None)
+    backfilled = Warehouse(tmp_path / "backfilled" / "w.duckdb", landing, config)
+    backfilled.path.parent.mkdir()
+    backfilled.build(DayRange(date(2026, 11, 4), date(2026, 11, 10), TIMEZONE))
+    backfilled.build(DayRange.day(date(2026, 11, 3), TIMEZONE))
+
+    with duckdb.connect(str(backfilled.path), read_only=True) as con:
+        credit = con.execute(
+            "select credit_model, message_id, credit from marts.fct_conversion_credit "
+            "where conversion_id = 'ql1' order by credit_model"
+        ).fetchall()
+        (attributed,) = con.execute(
+            "select count(*) from marts.fct_attributed_conversions"
+        ).fetchone()
+    # One touch: every credit model gives it the whole conversion.
+    assert credit == [
+        (model, "mL", 1)
+        for model in ("first_touch", "last_touch", "linear", "position_based", "time_decay")
+    ]
+    assert attributed == 0
+    assert _differences(backfilled, full) == []

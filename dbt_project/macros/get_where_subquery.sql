@@ -1,12 +1,14 @@
 {#
     What a data test reads of the model it tests. dbt's own version applies
-    the test's `where` config; this one also narrows the tests of the tables
-    partitioned by delivery day, in a daily run, to the rows of the run's
-    landing folders. A daily run then tests what it delivered, in time that
+    the test's `where` config; this one also narrows the tests of the
+    partitioned tables, in a daily run, to the rows the run wrote: those of
+    the run's landing folders in the tables partitioned by delivery day, and
+    the conversions of the run's attribution scope in those partitioned by
+    conversion. A daily run then tests what it delivered, in time that
     follows the day's size rather than the history's.
 
     What the narrowing gives up: a test that compares rows (unique, say)
-    only compares the day's rows among themselves, and the rows a daily run
+    only compares the run's rows among themselves, and the rows a daily run
     judged again from earlier days are not tested. The rules themselves keep
     those guarantees (one staged copy per event_id over all days); a full
     build, or a backfill of the days, tests every row.
@@ -23,6 +25,11 @@
     {%- if relation.identifier in delivery_partitioned_tables()
         and has_partition_vars() -%}
         {%- do conditions.append(delivered_in_partition()) -%}
+    {%- elif relation.identifier in conversion_partitioned_tables()
+        and has_partition_vars() -%}
+        {%- do conditions.append(
+            in_attribution_scope('converted_at', declared=false)
+        ) -%}
     {%- endif -%}
     {%- if conditions -%}
         {%- set filtered -%}
@@ -47,5 +54,19 @@
         'base_product_events',
         'stg_message_events',
         'stg_product_events',
+    ]) }}
+{%- endmacro %}
+
+{#
+    The models whose rows a daily run writes by conversion: each replaces
+    the conversions of the run's attribution scope and has converted_at.
+#}
+{% macro conversion_partitioned_tables() -%}
+    {{ return([
+        'int_conversion_message_pairs',
+        'int_attributed_conversions',
+        'fct_attributed_conversions',
+        'int_conversion_touches',
+        'fct_conversion_credit',
     ]) }}
 {%- endmacro %}

@@ -35,47 +35,87 @@
 {#
     The span of event time a partitioned run re-derives attribution for. A
     row delivered on the run's days may be up to the late-data allowance
-    older than them, and it changes what happened up to the largest window
-    after it: a late send credits conversions after it, a late conversion
-    credits sends before it. So the span runs from the range's start, less
-    the largest window and the allowance, to its end plus the largest
-    window. The largest window is read from the report config, in hours:
-    stg_report_channel_windows has every report's window on every channel.
+    older than them, and it changes what happened up to the longest credit
+    span after it: a late send credits conversions after it, a late
+    conversion credits sends before it. So the span runs from the range's
+    start, less the longest span and the allowance, to its end plus the
+    longest span. The longest span is read from the report config, in hours
+    (longest_credit_span_hours).
+
+    Every model that writes rows per conversion (the pairs, the credited
+    conversions, the touches and their shares of credit) replaces exactly
+    the conversions in this span, so they always agree with one another.
 #}
-{% macro attribution_scope_start() -%}
+{% macro attribution_scope_start(declared=true) -%}
     {{ dbt.dateadd(
         'hour',
-        '-1 * ((' ~ largest_window_hours() ~ ') + '
+        '-1 * ((' ~ longest_credit_span_hours(declared) ~ ') + '
             ~ var('late_data_allowance_hours') ~ ')',
         "cast('" ~ var('partition_start_utc') ~ "' as timestamp)"
     ) }}
 {%- endmacro %}
 
-{% macro attribution_scope_end() -%}
+{% macro attribution_scope_end(declared=true) -%}
     {{ dbt.dateadd(
         'hour',
-        '(' ~ largest_window_hours() ~ ')',
+        '(' ~ longest_credit_span_hours(declared) ~ ')',
         "cast('" ~ var('partition_end_utc') ~ "' as timestamp)"
     ) }}
 {%- endmacro %}
 
-{% macro in_attribution_scope(column) -%}
-    {{ column }} >= {{ attribution_scope_start() }}
-    and {{ column }} < {{ attribution_scope_end() }}
+{#
+    declared=false is for a data test, which cannot declare the config
+    views it reads here (see config_view).
+#}
+{% macro in_attribution_scope(column, declared=true) -%}
+    {{ column }} >= {{ attribution_scope_start(declared) }}
+    and {{ column }} < {{ attribution_scope_end(declared) }}
 {%- endmacro %}
 
-{# The largest direct or indirect window of any report, as a subquery. #}
-{% macro largest_window_hours() -%}
+{#
+    The longest time after a receipt or a click in which it can earn credit,
+    over every report, as a subquery: the direct and indirect windows of
+    every channel (stg_report_channel_windows), and the lookback of shared
+    credit (stg_report_definitions), which may be longer than any window.
+#}
+{% macro longest_credit_span_hours(declared=true) -%}
     (
-        select coalesce(max(
-            case
-                when direct_window_hours > indirect_window_hours
-                    then direct_window_hours
-                else indirect_window_hours
-            end
-        ), 0)
-        from {{ ref('stg_report_channel_windows') }}
+        select coalesce(max(span_hours), 0)
+        from (
+            select
+                case
+                    when direct_window_hours > indirect_window_hours
+                        then direct_window_hours
+                    else indirect_window_hours
+                end as span_hours
+            from {{ config_view('stg_report_channel_windows', declared) }}
+            union all
+            select lookback_hours as span_hours
+            from {{ config_view('stg_report_definitions', declared) }}
+        ) as credit_spans
     )
+{%- endmacro %}
+
+{#
+    A staged config view, by ref() where the node declares it (every model
+    that reads the attribution scope has a depends_on line for it). A data
+    test cannot declare it, and dbt refuses an undeclared ref() at run time,
+    so a test finds the view in dbt's graph instead; the view is upstream
+    of the model the test reads, so it has been built.
+#}
+{% macro config_view(name, declared=true) -%}
+    {%- if declared -%}
+        {{ return(ref(name)) }}
+    {%- endif -%}
+    {%- for node in graph.nodes.values()
+        if node.resource_type == 'model' and node.name == name -%}
+        {{ return(api.Relation.create(
+            database=node.database,
+            schema=node.schema,
+            identifier=node.alias,
+        )) }}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error(name ~ ': no such model in the graph') }}
 {%- endmacro %}
 
 {#

@@ -8,11 +8,28 @@
 --     the latest click whose direct window covers it, else the latest
 --     receipt whose indirect window covers it, ties to the smaller
 --     message_id. It has one row, direct or indirect.
+--
+-- Partitioned like the pairs it reads: a daily run derives again the
+-- conversions of its attribution scope (macros/partition_scope.sql) and
+-- replaces them; every other conversion's rows depend only on its own pairs.
+-- The attribution scope reads the windows:
+-- depends_on: {{ ref('stg_report_channel_windows') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    tags=['partitioned'],
+    pre_hook="{{ delete_conversions_in_scope() }}",
+) }}
+
 with
 
 pairs as (
 
     select * from {{ ref('int_conversion_message_pairs') }}
+    {% if is_partitioned_run() %}
+        where {{ in_attribution_scope('converted_at') }}
+    {% endif %}
 
 ),
 

@@ -8,11 +8,13 @@
 --
 -- Partitioned: a daily run derives again the pairs of every conversion in
 -- its attribution scope (macros/partition_scope.sql) and replaces them.
--- The attribution scope reads the windows:
+-- The attribution scope reads the windows and the lookbacks:
 -- depends_on: {{ ref('stg_report_channel_windows') }}
+-- depends_on: {{ ref('stg_report_definitions') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
+    on_schema_change='fail',
     tags=['partitioned'],
     pre_hook="{{ delete_conversions_in_scope() }}",
 ) }}

@@ -7,11 +7,27 @@
 --
 -- A touch is not used up by a conversion: a message that precedes two
 -- conversions of the same person is a touch of both.
+--
+-- Partitioned like the pairs: a daily run derives again the touches of
+-- every conversion in its attribution scope (macros/partition_scope.sql),
+-- which reaches the longest lookback after the run's days, and replaces
+-- them.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    tags=['partitioned'],
+    pre_hook="{{ delete_conversions_in_scope() }}",
+) }}
+
 with
 
 conversions as (
 
     select * from {{ ref('int_goal_conversions') }}
+    {% if is_partitioned_run() %}
+        where {{ in_attribution_scope('converted_at') }}
+    {% endif %}
 
 ),
 

@@ -1,11 +1,28 @@
 -- One row per report, goal, conversion, credited campaign and attribution
 -- type, for drilling down from the performance mart. The crediting rules
 -- live in int_attributed_conversions.
+--
+-- Partitioned like int_attributed_conversions: a daily run replaces the
+-- conversions of its attribution scope (macros/partition_scope.sql).
+-- The attribution scope reads the windows and the lookbacks:
+-- depends_on: {{ ref('stg_report_channel_windows') }}
+-- depends_on: {{ ref('stg_report_definitions') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    tags=['partitioned'],
+    pre_hook="{{ delete_conversions_in_scope() }}",
+) }}
+
 with
 
 attributed as (
 
     select * from {{ ref('int_attributed_conversions') }}
+    {% if is_partitioned_run() %}
+        where {{ in_attribution_scope('converted_at') }}
+    {% endif %}
 
 ),
 

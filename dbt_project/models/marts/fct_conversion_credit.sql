@@ -10,11 +10,27 @@
 --                   the hours from receipt i to the conversion
 -- Every credit, and so every conversion's credits, is independent of the
 -- report's credit_mode.
+--
+-- Partitioned like the touches it reads: a daily run replaces the credit of
+-- the conversions in its attribution scope (macros/partition_scope.sql).
+-- The attribution scope reads the windows:
+-- depends_on: {{ ref('stg_report_channel_windows') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    tags=['partitioned'],
+    pre_hook="{{ delete_conversions_in_scope() }}",
+) }}
+
 with
 
 touches as (
 
     select * from {{ ref('int_conversion_touches') }}
+    {% if is_partitioned_run() %}
+        where {{ in_attribution_scope('converted_at') }}
+    {% endif %}
 
 ),
 
