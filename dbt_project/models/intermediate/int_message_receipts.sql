@@ -13,6 +13,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
+    on_schema_change='fail',
     unique_key='message_id',
     tags=['partitioned'],
     pre_hook="{{ delete_judged_messages() }}",

@@ -20,6 +20,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
+    on_schema_change='fail',
     unique_key=['_source_file', '_source_row'],
     tags=['partitioned'],
     pre_hook="{{ delete_delivered_in_partition() }}",
