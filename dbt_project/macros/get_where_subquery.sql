@@ -46,7 +46,8 @@
 
 {#
     The models whose rows a daily run writes by delivery day, and the views
-    that keep their staged rows; each has the column _landing_date.
+    that keep their staged rows (the product events also with their stitched
+    person); each has the column _landing_date.
 #}
 {% macro delivery_partitioned_tables() -%}
     {{ return([
@@ -54,6 +55,7 @@
         'base_product_events',
         'stg_message_events',
         'stg_product_events',
+        'int_person_product_events',
     ]) }}
 {%- endmacro %}
 

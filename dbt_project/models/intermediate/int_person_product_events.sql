@@ -33,7 +33,9 @@ final as (
             product_events.device_id
         ) as person_id,
         product_events.occurred_at,
-        product_events.properties
+        product_events.properties,
+        -- So that a daily run's data tests read only the run's rows.
+        product_events._landing_date
     from product_events
     left join device_users
         on product_events.device_id = device_users.device_id
