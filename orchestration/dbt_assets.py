@@ -1,7 +1,8 @@
 """The dbt project as Dagster assets: every model and seed an asset, every test a check.
 
-The models tagged ``partitioned`` (the event rows, the receipts and the conversion
-pairs: incremental models) build only the days of their run. They are one set with the
+The models tagged ``partitioned`` (the event rows, the receipts, and the conversions'
+pairs, credited campaigns, touches and shared credit: incremental models) build only
+the days of their run. They are one set with the
 daily partitions, together with the few views and tables that lie between them (the
 staged events, the stitched product events, the goal conversions, the report's
 campaigns) and the event tables' quarantine, which dbt rebuilds whole in every run
@@ -157,7 +158,7 @@ def whole_build_args(days: DayRange | None, warehouse: WarehouseResource) -> lis
     These models are tables and views that dbt rebuilds whole anyway; the full-refresh
     flag only matters to seeds, which it recreates. In a daily run they get the daily
     set's vars too, although only the partitioned models and the data tests of the
-    delivery-partitioned tables read them: dbt parses the whole project again whenever
+    partitioned tables read them: dbt parses the whole project again whenever
     the vars differ from those of its cached parse, and the run's three dbt calls would
     then pay for two full parses.
     """
