@@ -415,3 +415,87 @@ def test_a_backfill_reaches_conversions_as_far_as_the_longest_lookback(tmp_path:
     ]
     assert attributed == 0
     assert _differences(backfilled, full) == []
+
+
+# Push message mX to p-x: its send on 11-01, and a later event of it on 11-12.
+MX_SEND = "x1,c-planted,mX,p-x,push,send,2026-11-01T10:00:00+09:00"
+MX_LATE = "x2,c-planted,mX,p-x,push,{},2026-11-12T10:00:00+09:00"
+
+
+def purchase(at: str) -> str:
+    """p-x's purchase y1 at a KST time, as a product_events CSV row."""
+    return f'y1,purchase,p-x,{at}:00+09:00,"{{""amount"": 9000}}"'
+
+
+def _planted_landing(tmp_path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    """A landing folder of c-planted and the given (table, day, CSV row) rows only."""
+    landing = tmp_path / "landing"
+    (landing / "campaigns").mkdir(parents=True)
+    (landing / "campaigns" / "planted.csv").write_text(PLANTED_CAMPAIGNS)
+    for table, day, row in rows:
+        header = MESSAGE_HEADER if table == "message_events" else PRODUCT_HEADER
+        folder = landing / table / day
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "planted.csv").write_text(header + row + "\n")
+    return landing
+
+
+def _touches_of(warehouse: Warehouse, conversion_id: str) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(warehouse.path), read_only=True) as con:
+        return con.execute(
+            "select message_id, received_at from intermediate.int_conversion_touches "
+            "where conversion_id = ?",
+            [conversion_id],
+        ).fetchall()
+
+
+@pytest.mark.parametrize(
+    ("rows", "runs"),
+    [
+        # In order: the push is sent on 11-01 and bought from two hours later; its
+        # delivery is logged on 11-12. The delivery outranks the send, so the receipt
+        # moves to 11-12, after the purchase: no pair, no touch. The 11-12 run's span
+        # starts on 11-03 and does not reach the purchase.
+        (
+            [
+                ("message_events", "2026-11-01", MX_SEND),
+                ("product_events", "2026-11-01", purchase("2026-11-01T12:00")),
+                ("message_events", "2026-11-12", MX_LATE.format("deliver")),
+            ],
+            [
+                (date(2026, 11, 1), date(2026, 11, 2)),
+                (date(2026, 11, 2), date(2026, 11, 12)),
+                (date(2026, 11, 12), date(2026, 11, 13)),
+            ],
+        ),
+        # Out of order: the click on 11-12 and the purchase an hour later are built
+        # first, then the send of 11-01 as a backfill. The send becomes the receipt,
+        # and eleven days before the purchase it is past the 7-day lookback: no
+        # touch. The backfill's span ends on 11-09.
+        (
+            [
+                ("message_events", "2026-11-01", MX_SEND),
+                ("message_events", "2026-11-12", MX_LATE.format("click")),
+                ("product_events", "2026-11-12", purchase("2026-11-12T11:00")),
+            ],
+            [(date(2026, 11, 2), date(2026, 11, 13)), (date(2026, 11, 1), date(2026, 11, 2))],
+        ),
+    ],
+    ids=["delivery_logged_late_in_order", "send_backfilled_after_its_click"],
+)
+def test_a_receipt_that_moves_past_the_span_is_followed(
+    tmp_path: Path, rows: list[tuple[str, str, str]], runs: list[tuple[date, date]]
+) -> None:
+    """A day that moves a message's receipt redoes its person's conversions, wherever."""
+    landing = _planted_landing(tmp_path, rows)
+    config = tmp_path / "reports.yml"
+    config.write_text(LONG_LOOKBACK_CONFIG)
+    full = Warehouse(tmp_path / "full" / "w.duckdb", landing, config)
+    full.path.parent.mkdir()
+    full.build(None)
+    daily = Warehouse(tmp_path / "daily" / "w.duckdb", landing, config)
+    daily.path.parent.mkdir()
+    for start, end in runs:
+        daily.build(DayRange(start, end, TIMEZONE))
+    assert _touches_of(full, "y1") == []
+    assert _differences(daily, full) == []

@@ -12,8 +12,14 @@
 -- Partitioned like the pairs it reads: a daily run derives again the
 -- conversions of its attribution scope (macros/partition_scope.sql) and
 -- replaces them; every other conversion's rows depend only on its own pairs.
+-- Besides the scope, it redoes every conversion of a person whose messages
+-- the run derived again: their receipts may have moved by more than the
+-- scope (in_rederived_conversions).
 -- The attribution scope reads the windows:
 -- depends_on: {{ ref('stg_report_channel_windows') }}
+-- The persons whose messages the run derived again:
+-- depends_on: {{ ref('int_message_receipts') }}
+-- depends_on: {{ ref('base_message_events') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -28,7 +34,7 @@ pairs as (
 
     select * from {{ ref('int_conversion_message_pairs') }}
     {% if is_partitioned_run() %}
-        where {{ in_attribution_scope('converted_at') }}
+        where {{ in_rederived_conversions() }}
     {% endif %}
 
 ),

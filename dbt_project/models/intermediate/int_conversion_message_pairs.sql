@@ -8,9 +8,14 @@
 --
 -- Partitioned: a daily run derives again the pairs of every conversion in
 -- its attribution scope (macros/partition_scope.sql) and replaces them.
+-- Besides the scope, it redoes every conversion of a person whose messages
+-- the run derived again: their receipts may have moved by more than the
+-- scope (in_rederived_conversions).
 -- The attribution scope reads the windows and the lookbacks:
 -- depends_on: {{ ref('stg_report_channel_windows') }}
 -- depends_on: {{ ref('stg_report_definitions') }}
+-- The persons whose messages the run derived again:
+-- depends_on: {{ ref('base_message_events') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -25,7 +30,7 @@ conversions as (
 
     select * from {{ ref('int_goal_conversions') }}
     {% if is_partitioned_run() %}
-        where {{ in_attribution_scope('converted_at') }}
+        where {{ in_rederived_conversions() }}
     {% endif %}
 
 ),

@@ -12,6 +12,11 @@
 -- every conversion in its attribution scope (macros/partition_scope.sql),
 -- which reaches the longest lookback after the run's days, and replaces
 -- them.
+-- Besides the scope, it redoes every conversion of a person whose messages
+-- the run derived again: their receipts may have moved by more than the
+-- scope (in_rederived_conversions).
+-- The persons whose messages the run derived again:
+-- depends_on: {{ ref('base_message_events') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -26,7 +31,7 @@ conversions as (
 
     select * from {{ ref('int_goal_conversions') }}
     {% if is_partitioned_run() %}
-        where {{ in_attribution_scope('converted_at') }}
+        where {{ in_rederived_conversions() }}
     {% endif %}
 
 ),

@@ -4,9 +4,15 @@
 --
 -- Partitioned like int_attributed_conversions: a daily run replaces the
 -- conversions of its attribution scope (macros/partition_scope.sql).
+-- Besides the scope, it redoes every conversion of a person whose messages
+-- the run derived again: their receipts may have moved by more than the
+-- scope (in_rederived_conversions).
 -- The attribution scope reads the windows and the lookbacks:
 -- depends_on: {{ ref('stg_report_channel_windows') }}
 -- depends_on: {{ ref('stg_report_definitions') }}
+-- The persons whose messages the run derived again:
+-- depends_on: {{ ref('int_message_receipts') }}
+-- depends_on: {{ ref('base_message_events') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -21,7 +27,7 @@ attributed as (
 
     select * from {{ ref('int_attributed_conversions') }}
     {% if is_partitioned_run() %}
-        where {{ in_attribution_scope('converted_at') }}
+        where {{ in_rederived_conversions() }}
     {% endif %}
 
 ),

@@ -13,8 +13,14 @@
 --
 -- Partitioned like the touches it reads: a daily run replaces the credit of
 -- the conversions in its attribution scope (macros/partition_scope.sql).
+-- Besides the scope, it redoes every conversion of a person whose messages
+-- the run derived again: their receipts may have moved by more than the
+-- scope (in_rederived_conversions).
 -- The attribution scope reads the windows:
 -- depends_on: {{ ref('stg_report_channel_windows') }}
+-- The persons whose messages the run derived again:
+-- depends_on: {{ ref('int_message_receipts') }}
+-- depends_on: {{ ref('base_message_events') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -29,7 +35,7 @@ touches as (
 
     select * from {{ ref('int_conversion_touches') }}
     {% if is_partitioned_run() %}
-        where {{ in_attribution_scope('converted_at') }}
+        where {{ in_rederived_conversions() }}
     {% endif %}
 
 ),
