@@ -117,8 +117,9 @@ def test_one_job_holds_the_daily_and_the_whole_assets(loaded: dg.Definitions) ->
 
 # The eight incremental models, and the views and tables that lie between them: read
 # off the lineage by hand (the staged events read the base models, the receipts and the
-# report's campaigns read the staged events, the pairs and the touches read the goal
-# conversions, the credited conversions read the pairs, the credit reads the touches).
+# report's campaigns read the staged events, the persons whose messages a run derived
+# again read the receipts, the pairs and the touches read the goal conversions and
+# those persons, the credited conversions read the pairs, the credit reads the touches).
 INCREMENTAL_MODELS = {
     "base_message_events",
     "base_product_events",
@@ -138,6 +139,7 @@ DAILY_DBT_MODELS = {
     "intermediate/int_goal_conversions",
     "intermediate/int_report_campaigns",
     "intermediate/int_message_receipts",
+    "intermediate/int_rederived_persons",
     "intermediate/int_conversion_message_pairs",
     "intermediate/int_attributed_conversions",
     "intermediate/int_conversion_touches",

@@ -212,20 +212,18 @@
     The conversions a partitioned run derives again in every model
     partitioned by conversion: those of the attribution scope, and every
     conversion, whenever it happened, of a person one of whose messages the
-    run derived again. A message's receipt can move by more than the scope
-    (a delivery logged days after the send, a send backfilled after its
-    click), and that changes the windows of its person's conversions
-    wherever they fall. Every other conversion's messages are as they were.
+    run derived again (int_rederived_persons). A message's receipt can move
+    by more than the scope (a delivery logged days after the send, a send
+    backfilled after its click), and that changes the windows of its
+    person's conversions wherever they fall. Every other conversion's
+    messages are as they were.
 #}
 {% macro in_rederived_conversions() -%}
     (
         {{ in_attribution_scope('converted_at') }}
         or person_id in (
-            select judged_receipts.person_id
-            from {{ ref('int_message_receipts') }} as judged_receipts
-            where judged_receipts.message_id in (
-                {{ messages_judged_in_partition() }}
-            )
+            select rederived.person_id
+            from {{ ref('int_rederived_persons') }} as rederived
         )
     )
 {%- endmacro %}

@@ -15,7 +15,7 @@
 -- depends_on: {{ ref('stg_report_channel_windows') }}
 -- depends_on: {{ ref('stg_report_definitions') }}
 -- The persons whose messages the run derived again:
--- depends_on: {{ ref('base_message_events') }}
+-- depends_on: {{ ref('int_rederived_persons') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',

@@ -16,7 +16,7 @@
 -- the run derived again: their receipts may have moved by more than the
 -- scope (in_rederived_conversions).
 -- The persons whose messages the run derived again:
--- depends_on: {{ ref('base_message_events') }}
+-- depends_on: {{ ref('int_rederived_persons') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',

@@ -19,8 +19,7 @@
 -- The attribution scope reads the windows:
 -- depends_on: {{ ref('stg_report_channel_windows') }}
 -- The persons whose messages the run derived again:
--- depends_on: {{ ref('int_message_receipts') }}
--- depends_on: {{ ref('base_message_events') }}
+-- depends_on: {{ ref('int_rederived_persons') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
