@@ -427,6 +427,22 @@ MX_SEND = "x1,c-planted,mX,p-x,push,send,2026-11-01T10:00:00+09:00"
 MX_LATE = "x2,c-planted,mX,p-x,push,{},2026-11-12T10:00:00+09:00"
 
 
+# Push message mY to p-y, sent and delivered within the day its run builds: its
+# receipt cannot move past that run's span.
+MY_EVENTS = (
+    "y-send,c-planted,mY,p-y,push,send,{day}T10:00:00+09:00",
+    "y-deliver,c-planted,mY,p-y,push,deliver,{day}T10:05:00+09:00",
+)
+
+
+def _rederived_persons(warehouse: Warehouse) -> list[str]:
+    with duckdb.connect(str(warehouse.path), read_only=True) as con:
+        rows = con.execute(
+            "select person_id from intermediate.int_rederived_persons order by 1"
+        ).fetchall()
+    return [person for (person,) in rows]
+
+
 def purchase(at: str) -> str:
     """p-x's purchase y1 at a KST time, as a product_events CSV row."""
     return f'y1,purchase,p-x,{at}:00+09:00,"{{""amount"": 9000}}"'
@@ -439,9 +455,12 @@ def _planted_landing(tmp_path: Path, rows: list[tuple[str, str, str]]) -> Path:
     (landing / "campaigns" / "planted.csv").write_text(PLANTED_CAMPAIGNS)
     for table, day, row in rows:
         header = MESSAGE_HEADER if table == "message_events" else PRODUCT_HEADER
-        folder = landing / table / day
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "planted.csv").write_text(header + row + "\n")
+        planted = landing / table / day / "planted.csv"
+        if not planted.exists():
+            planted.parent.mkdir(parents=True, exist_ok=True)
+            planted.write_text(header)
+        with planted.open("a") as csv:
+            csv.write(row + "\n")
     return landing
 
 
@@ -466,6 +485,7 @@ def _touches_of(warehouse: Warehouse, conversion_id: str) -> list[tuple[Any, ...
                 ("message_events", "2026-11-01", MX_SEND),
                 ("product_events", "2026-11-01", purchase("2026-11-01T12:00")),
                 ("message_events", "2026-11-12", MX_LATE.format("deliver")),
+                *(("message_events", "2026-11-12", e.format(day="2026-11-12")) for e in MY_EVENTS),
             ],
             [
                 (date(2026, 11, 1), date(2026, 11, 2)),
@@ -482,6 +502,7 @@ def _touches_of(warehouse: Warehouse, conversion_id: str) -> list[tuple[Any, ...
                 ("message_events", "2026-11-01", MX_SEND),
                 ("message_events", "2026-11-12", MX_LATE.format("click")),
                 ("product_events", "2026-11-12", purchase("2026-11-12T11:00")),
+                *(("message_events", "2026-11-01", e.format(day="2026-11-01")) for e in MY_EVENTS),
             ],
             [(date(2026, 11, 2), date(2026, 11, 13)), (date(2026, 11, 1), date(2026, 11, 2))],
         ),
@@ -504,3 +525,7 @@ def test_a_receipt_that_moves_past_the_span_is_followed(
         daily.build(DayRange(start, end, TIMEZONE))
     assert _touches_of(full, "y1") == []
     assert _differences(daily, full) == []
+    # The last run derived mX and mY again. mX's events lie eleven days apart, past
+    # its span; mY's both lie in the run's own day, so p-y's conversions, if it had
+    # any, would all be inside the span.
+    assert _rederived_persons(daily) == ["p-x"]

@@ -212,11 +212,12 @@
     The conversions a partitioned run derives again in every model
     partitioned by conversion: those of the attribution scope, and every
     conversion, whenever it happened, of a person one of whose messages the
-    run derived again (int_rederived_persons). A message's receipt can move
-    by more than the scope (a delivery logged days after the send, a send
-    backfilled after its click), and that changes the windows of its
-    person's conversions wherever they fall. Every other conversion's
-    messages are as they were.
+    run derived again and whose events reach outside the scope
+    (int_rederived_persons). Such a message's receipt can move by more than
+    the scope (a delivery logged days after the send, a send backfilled
+    after its click), and that changes the windows of its person's
+    conversions wherever they fall. Every other conversion's messages are as
+    they were.
 #}
 {% macro in_rederived_conversions() -%}
     (
