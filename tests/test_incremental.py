@@ -366,6 +366,38 @@ reports:
 """
 
 
+def _planted_landing(tmp_path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    """A landing folder of c-planted and the given (table, day, CSV row) rows only."""
+    landing = tmp_path / "landing"
+    (landing / "campaigns").mkdir(parents=True)
+    (landing / "campaigns" / "planted.csv").write_text(PLANTED_CAMPAIGNS)
+    for table, day, row in rows:
+        header = MESSAGE_HEADER if table == "message_events" else PRODUCT_HEADER
+        planted = landing / table / day / "planted.csv"
+        if not planted.exists():
+            planted.parent.mkdir(parents=True, exist_ok=True)
+            planted.write_text(header)
+        with planted.open("a") as csv:
+            csv.write(row + "\n")
+    return landing
+
+
+def _full_and_days(
+    tmp_path: Path, landing: Path, runs: list[tuple[date, date]]
+) -> tuple[Warehouse, Warehouse]:
+    """A full build of `landing` under LONG_LOOKBACK_CONFIG, and one built by `runs`."""
+    config = tmp_path / "reports.yml"
+    config.write_text(LONG_LOOKBACK_CONFIG)
+    full = Warehouse(tmp_path / "full" / "w.duckdb", landing, config)
+    full.path.parent.mkdir()
+    full.build(None)
+    daily = Warehouse(tmp_path / "daily" / "w.duckdb", landing, config)
+    daily.path.parent.mkdir()
+    for start, end in runs:
+        daily.build(DayRange(start, end, TIMEZONE))
+    return full, daily
+
+
 def test_a_backfill_reaches_conversions_as_far_as_the_longest_lookback(tmp_path: Path) -> None:
     """A backfilled send earns shared credit for a conversion past every window after it.
 
@@ -375,35 +407,26 @@ def test_a_backfill_reaches_conversions_as_far_as_the_longest_lookback(tmp_path:
     11-09 are built first, then 11-03 as a backfill. Its attribution scope must reach
     11-08, which the 72-hour window alone (to 11-07 00:00 KST) does not.
     """
-    landing = tmp_path / "landing"
-    (landing / "campaigns").mkdir(parents=True)
-    (landing / "campaigns" / "planted.csv").write_text(PLANTED_CAMPAIGNS)
-    for table, header, day, row in (
-        (
-            "message_events",
-            MESSAGE_HEADER,
-            "2026-11-03",
-            "pl1,c-planted,mL,p-long,push,send,2026-11-03T10:00:00+09:00",
-        ),
-        (
-            "product_events",
-            PRODUCT_HEADER,
-            "2026-11-08",
-            'ql1,purchase,p-long,2026-11-08T10:00:00+09:00,"{""amount"": 9000}"',
-        ),
-    ):
-        (landing / table / day).mkdir(parents=True)
-        (landing / table / day / "planted.csv").write_text(header + row + "\n")
-    config = tmp_path / "reports.yml"
-    config.write_text(LONG_LOOKBACK_CONFIG)
-
-    full = Warehouse(tmp_path / "full" / "w.duckdb", landing, config)
-    full.path.parent.mkdir()
-    full.build(None)
-    backfilled = Warehouse(tmp_path / "backfilled" / "w.duckdb", landing, config)
-    backfilled.path.parent.mkdir()
-    backfilled.build(DayRange(date(2026, 11, 4), date(2026, 11, 10), TIMEZONE))
-    backfilled.build(DayRange.day(date(2026, 11, 3), TIMEZONE))
+    landing = _planted_landing(
+        tmp_path,
+        [
+            (
+                "message_events",
+                "2026-11-03",
+                "pl1,c-planted,mL,p-long,push,send,2026-11-03T10:00:00+09:00",
+            ),
+            (
+                "product_events",
+                "2026-11-08",
+                'ql1,purchase,p-long,2026-11-08T10:00:00+09:00,"{""amount"": 9000}"',
+            ),
+        ],
+    )
+    full, backfilled = _full_and_days(
+        tmp_path,
+        landing,
+        [(date(2026, 11, 4), date(2026, 11, 10)), (date(2026, 11, 3), date(2026, 11, 4))],
+    )
 
     with duckdb.connect(str(backfilled.path), read_only=True) as con:
         credit = con.execute(
@@ -446,22 +469,6 @@ def _rederived_persons(warehouse: Warehouse) -> list[str]:
 def purchase(at: str) -> str:
     """p-x's purchase y1 at a KST time, as a product_events CSV row."""
     return f'y1,purchase,p-x,{at}:00+09:00,"{{""amount"": 9000}}"'
-
-
-def _planted_landing(tmp_path: Path, rows: list[tuple[str, str, str]]) -> Path:
-    """A landing folder of c-planted and the given (table, day, CSV row) rows only."""
-    landing = tmp_path / "landing"
-    (landing / "campaigns").mkdir(parents=True)
-    (landing / "campaigns" / "planted.csv").write_text(PLANTED_CAMPAIGNS)
-    for table, day, row in rows:
-        header = MESSAGE_HEADER if table == "message_events" else PRODUCT_HEADER
-        planted = landing / table / day / "planted.csv"
-        if not planted.exists():
-            planted.parent.mkdir(parents=True, exist_ok=True)
-            planted.write_text(header)
-        with planted.open("a") as csv:
-            csv.write(row + "\n")
-    return landing
 
 
 def _touches_of(warehouse: Warehouse, conversion_id: str) -> list[tuple[Any, ...]]:
@@ -513,16 +520,7 @@ def test_a_receipt_that_moves_past_the_span_is_followed(
     tmp_path: Path, rows: list[tuple[str, str, str]], runs: list[tuple[date, date]]
 ) -> None:
     """A day that moves a message's receipt redoes its person's conversions, wherever."""
-    landing = _planted_landing(tmp_path, rows)
-    config = tmp_path / "reports.yml"
-    config.write_text(LONG_LOOKBACK_CONFIG)
-    full = Warehouse(tmp_path / "full" / "w.duckdb", landing, config)
-    full.path.parent.mkdir()
-    full.build(None)
-    daily = Warehouse(tmp_path / "daily" / "w.duckdb", landing, config)
-    daily.path.parent.mkdir()
-    for start, end in runs:
-        daily.build(DayRange(start, end, TIMEZONE))
+    full, daily = _full_and_days(tmp_path, _planted_landing(tmp_path, rows), runs)
     assert _touches_of(full, "y1") == []
     assert _differences(daily, full) == []
     # The last run derived mX and mY again. mX's events lie eleven days apart, past
