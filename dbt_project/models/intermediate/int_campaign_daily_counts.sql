@@ -35,7 +35,9 @@ channel_capabilities as (
 
 ),
 
-recipients as (
+-- Read twice, for the reach and for the converters' send dates: recomputed
+-- for each reader rather than held whole in memory.
+recipients as {{ not_materialized() }} (
 
     select * from {{ ref('int_campaign_recipients') }}
 
@@ -47,65 +49,43 @@ attributed as (
 
 ),
 
-recipient_reports as (
+-- Reach is counted per campaign and quarter hour of first send before the
+-- reports are joined: each recipient belongs to every report of its
+-- campaign, and joining the reports first multiplied the recipients (49.5M
+-- rows into 116M at 100M message events) only to add them up again.
+quarter_hour_reach as (
+
+    select
+        campaign_id,
+        {{ quarter_hour_floor('first_sent_at') }} as first_sent_quarter_hour,
+        count(*) as recipients,
+        sum(messages_sent) as messages_sent,
+        sum(case when was_received then 1 else 0 end) as received,
+        sum(case when was_received_by_fallback then 1 else 0 end)
+            as received_by_fallback,
+        sum(case when was_opened then 1 else 0 end) as opened,
+        sum(case when was_clicked then 1 else 0 end) as clicked
+    from recipients
+    group by campaign_id, {{ quarter_hour_floor('first_sent_at') }}
+
+),
+
+-- The local date of each campaign's quarter hours in each report, not of
+-- each recipient: a time-zone conversion per row cost more than the rest
+-- of this model.
+report_quarter_hours as (
 
     select
         report_campaigns.report,
-        reports.timezone,
-        recipients.campaign_id,
-        recipients.person_id,
-        {{ quarter_hour_floor('recipients.first_sent_at') }}
-            as first_sent_quarter_hour,
-        recipients.messages_sent,
-        recipients.was_received,
-        recipients.was_received_by_fallback,
-        recipients.was_opened,
-        recipients.was_clicked
-    from recipients
+        quarter_hour_reach.*,
+        {{ to_local_date(
+            'quarter_hour_reach.first_sent_quarter_hour', 'reports.timezone'
+        ) }} as send_date
+    from quarter_hour_reach
     inner join report_campaigns
-        on recipients.campaign_id = report_campaigns.campaign_id
+        on quarter_hour_reach.campaign_id = report_campaigns.campaign_id
     inner join reports
         on report_campaigns.report = reports.report
-
-),
-
--- The local date of each distinct quarter hour, not of each recipient: a
--- time-zone conversion per row cost more than the rest of this model.
-send_dates as (
-
-    select
-        report,
-        first_sent_quarter_hour,
-        {{ to_local_date('first_sent_quarter_hour', 'timezone') }}
-            as send_date
-    from (
-        select distinct
-            report,
-            timezone,
-            first_sent_quarter_hour
-        from recipient_reports
-    ) as quarter_hours
-
-),
-
-recipient_dates as (
-
-    select
-        recipient_reports.report,
-        recipient_reports.campaign_id,
-        recipient_reports.person_id,
-        send_dates.send_date,
-        recipient_reports.messages_sent,
-        recipient_reports.was_received,
-        recipient_reports.was_received_by_fallback,
-        recipient_reports.was_opened,
-        recipient_reports.was_clicked
-    from recipient_reports
-    inner join send_dates
-        on
-            recipient_reports.report = send_dates.report
-            and recipient_reports.first_sent_quarter_hour
-            = send_dates.first_sent_quarter_hour
 
 ),
 
@@ -115,14 +95,14 @@ reach as (
         report,
         campaign_id,
         send_date,
-        count(*) as recipients,
-        sum(messages_sent) as messages_sent,
-        sum(case when was_received then 1 else 0 end) as received,
-        sum(case when was_received_by_fallback then 1 else 0 end)
+        cast(sum(recipients) as {{ dbt.type_bigint() }}) as recipients,
+        cast(sum(messages_sent) as {{ dbt.type_bigint() }}) as messages_sent,
+        cast(sum(received) as {{ dbt.type_bigint() }}) as received,
+        cast(sum(received_by_fallback) as {{ dbt.type_bigint() }})
             as received_by_fallback,
-        sum(case when was_opened then 1 else 0 end) as opened,
-        sum(case when was_clicked then 1 else 0 end) as clicked
-    from recipient_dates
+        cast(sum(opened) as {{ dbt.type_bigint() }}) as opened,
+        cast(sum(clicked) as {{ dbt.type_bigint() }}) as clicked
+    from report_quarter_hours
     group by report, campaign_id, send_date
 
 ),
@@ -144,46 +124,48 @@ conversion_types as (
 
 ),
 
+-- Each credited conversion on its recipient's send date for the campaign.
+dated_conversions as (
+
+    select
+        conversion_types.*,
+        report_quarter_hours.send_date
+    from conversion_types
+    inner join recipients
+        on
+            conversion_types.campaign_id = recipients.campaign_id
+            and conversion_types.person_id = recipients.person_id
+    inner join report_quarter_hours
+        on
+            conversion_types.report = report_quarter_hours.report
+            and conversion_types.campaign_id = report_quarter_hours.campaign_id
+            and {{ quarter_hour_floor('recipients.first_sent_at') }}
+            = report_quarter_hours.first_sent_quarter_hour
+
+),
+
 conversions as (
 
     select
-        conversion_types.report,
-        conversion_types.goal,
-        conversion_types.campaign_id,
-        recipient_dates.send_date,
+        report,
+        goal,
+        campaign_id,
+        send_date,
         count(
-            distinct case
-                when conversion_types.is_direct = 1
-                    then conversion_types.person_id
-            end
+            distinct case when is_direct = 1 then person_id end
         ) as direct_converters,
-        sum(conversion_types.is_direct) as direct_conversions,
+        sum(is_direct) as direct_conversions,
         sum(
-            case
-                when conversion_types.is_direct = 1
-                    then conversion_types.conversion_value
-            end
+            case when is_direct = 1 then conversion_value end
         ) as direct_value,
-        count(distinct conversion_types.person_id) as indirect_converters,
+        count(distinct person_id) as indirect_converters,
         count(*) as indirect_conversions,
-        sum(conversion_types.conversion_value) as indirect_value,
+        sum(conversion_value) as indirect_value,
         count(
-            distinct case
-                when conversion_types.is_direct = 0
-                    then conversion_types.person_id
-            end
+            distinct case when is_direct = 0 then person_id end
         ) as view_through_converters
-    from conversion_types
-    inner join recipient_dates
-        on
-            conversion_types.report = recipient_dates.report
-            and conversion_types.campaign_id = recipient_dates.campaign_id
-            and conversion_types.person_id = recipient_dates.person_id
-    group by
-        conversion_types.report,
-        conversion_types.goal,
-        conversion_types.campaign_id,
-        recipient_dates.send_date
+    from dated_conversions
+    group by report, goal, campaign_id, send_date
 
 ),
 
