@@ -58,8 +58,9 @@ messages as (
 
 ),
 
--- Only the events some goal step is made of: no other event can reach a
--- step, and the view stitches every event it returns to its person.
+-- Only the events some goal step is made of, since no other event can
+-- reach a step: the steps join this five times. DuckDB filters after the
+-- view's stitching join, which still reads every product event.
 product_events as (
 
     select * from {{ ref('int_person_product_events') }}

@@ -49,16 +49,52 @@ checked as (
 
 ),
 
+-- A link exported again is a later copy of the same device, user and link
+-- time among the rows that passed; the first copy loaded is kept. Almost
+-- every link is alone, so the links are grouped first by their device's
+-- hash and only the repeated ones are numbered in load order: a window over
+-- every row sorted the whole table to number copies that are almost all
+-- alone. A hash only narrows the rows down to candidates; the window
+-- numbers them by the link itself.
+repeated_device_keys as (
+
+    select {{ key_hash('device_id') }} as device_key
+    from checked
+    where quarantine_reason is null
+    group by {{ key_hash('device_id') }}, user_id, linked_at
+    having count(*) > 1
+
+),
+
+copy_numbers as (
+
+    select
+        checked._source_file,
+        checked._source_row,
+        row_number() over (
+            partition by checked.device_id, checked.user_id, checked.linked_at
+            order by checked._source_file, checked._source_row
+        ) as copy_number
+    from checked
+    where
+        checked.quarantine_reason is null
+        and {{ key_hash('checked.device_id') }} in (
+            select repeated_device_keys.device_key
+            from repeated_device_keys
+        )
+
+),
+
 ranked as (
 
     select
-        *,
-        row_number() over (
-            partition by
-                device_id, user_id, linked_at, quarantine_reason is null
-            order by _source_file, _source_row
-        ) as copy_number
+        checked.*,
+        coalesce(copy_numbers.copy_number, 1) as copy_number
     from checked
+    left join copy_numbers
+        on
+            checked._source_file = copy_numbers._source_file
+            and checked._source_row = copy_numbers._source_row
 
 ),
 
