@@ -5,7 +5,7 @@ pairs, credited campaigns, touches and shared credit: incremental models) build 
 the days of their run. They are one set with the
 daily partitions, together with the few views and tables that lie between them (the
 staged events, the stitched product events, the goal conversions, the report's
-campaigns, the persons whose messages the run derived again) and the event tables'
+campaigns, the messages the run judged and the persons it must redo) and the event tables'
 quarantine, which dbt rebuilds whole in every run like the rest. Every other model,
 seed and snapshot is unpartitioned, in two sets: what the daily set reads, and the
 rest. So a run calls dbt three times, before, daily and after, instead of once for

@@ -139,6 +139,7 @@ DAILY_DBT_MODELS = {
     "intermediate/int_goal_conversions",
     "intermediate/int_report_campaigns",
     "intermediate/int_message_receipts",
+    "intermediate/int_judged_messages",
     "intermediate/int_rederived_persons",
     "intermediate/int_conversion_message_pairs",
     "intermediate/int_attributed_conversions",

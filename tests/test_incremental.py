@@ -48,9 +48,10 @@ FIRST_DAY = date(2026, 11, 1)
 DAYS = 12
 # Every relation the partitioned models write, and every mart built from them.
 COMPARED_SCHEMAS = ("staging", "intermediate", "marts", "quarantine")
-# What the last run found to redo rather than a result: it names the persons of the
-# messages that run derived again, and a full build, which redoes everything, has none.
-RUN_STATE_TABLES = ("intermediate.int_rederived_persons",)
+# What the last run found to redo rather than a result: the messages that run derived
+# again and the persons of those reaching outside its span. A full build, which redoes
+# everything, has none.
+RUN_STATE_TABLES = ("intermediate.int_judged_messages", "intermediate.int_rederived_persons")
 
 PLANTED_CAMPAIGNS = "campaign_id,campaign_name,channel,message_type,created_at\n" + (
     "c-planted,Planted push,push,,2026-11-01T00:00:00+09:00\n"

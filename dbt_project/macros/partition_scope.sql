@@ -155,7 +155,8 @@
     are the messages of every row sharing an event_id with a delivered row
     (its own message included). Rows judged again because their campaign
     appeared or went are found by campaign instead
-    (changed_receipt_campaigns, campaigns_without_receipts).
+    (changed_receipt_campaigns, campaigns_without_receipts). Found once per
+    run, into int_judged_messages, which the other readers read.
 #}
 {% macro messages_judged_in_partition() -%}
     select judged.message_id
@@ -165,6 +166,15 @@
         from {{ ref('base_message_events') }} as delivered
         where {{ delivered_in_partition('delivered._landing_date') }}
     )
+{%- endmacro %}
+
+{#
+    Those messages as int_judged_messages holds them, for the receipts'
+    pre-hook and filter (the receipts declare that table).
+#}
+{% macro judged_messages() -%}
+    select judged.message_id
+    from {{ ref('int_judged_messages') }} as judged
 {%- endmacro %}
 
 {#
@@ -199,7 +209,7 @@
 {% macro delete_judged_messages() -%}
     {%- if is_partitioned_run() -%}
         {%- set condition -%}
-            message_id in ({{ messages_judged_in_partition() }})
+            message_id in ({{ judged_messages() }})
             or campaign_id in ({{ changed_receipt_campaigns() }})
         {%- endset -%}
         {{ delete_before_rebuild(condition) }}

@@ -8,8 +8,8 @@
 -- dropped by the pre-hook for a change), from all of that message's
 -- events, and replaces those messages' rows (macros/partition_scope.sql).
 -- Its cost follows the day's messages, not the history's.
--- The judged messages are read from the judged rows:
--- depends_on: {{ ref('base_message_events') }}
+-- The judged messages are found once per run, in int_judged_messages:
+-- depends_on: {{ ref('int_judged_messages') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -27,7 +27,7 @@ message_events as (
     where event_type != 'holdout'
     {% if is_partitioned_run() %}
         and (
-            message_id in ({{ messages_judged_in_partition() }})
+            message_id in ({{ judged_messages() }})
             or campaign_id in ({{ campaigns_without_receipts() }})
         )
     {% endif %}

@@ -14,14 +14,13 @@
 -- events count, quarantined ones too, since an earlier verdict may have
 -- used them.
 --
--- A table of its own so that the judged messages are found once per run;
--- each of the five models reads it twice (its filter and its pre-hook).
--- Empty outside a daily run: a full build redoes every conversion anyway.
--- The scope reads the windows and the lookbacks, and the judged messages
--- the staged events:
+-- A table of its own so that these persons are found once per run; each
+-- of the five models reads it twice (its filter and its pre-hook). Empty
+-- outside a daily run: a full build redoes every conversion anyway. The
+-- scope reads the windows and the lookbacks:
 -- depends_on: {{ ref('stg_report_channel_windows') }}
 -- depends_on: {{ ref('stg_report_definitions') }}
--- depends_on: {{ ref('base_message_events') }}
+-- depends_on: {{ ref('int_judged_messages') }}
 
 with
 
@@ -36,13 +35,7 @@ receipts as (
     -- The times of every staged event of each message the run judged.
     judged_message_times as (
 
-        select
-            message_id,
-            min(occurred_at) as first_event_at,
-            max(occurred_at) as last_event_at
-        from {{ ref('base_message_events') }}
-        where message_id in ({{ messages_judged_in_partition() }})
-        group by message_id
+        select * from {{ ref('int_judged_messages') }}
 
     ),
 

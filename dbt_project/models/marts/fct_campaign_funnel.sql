@@ -59,7 +59,7 @@ messages as (
 ),
 
 -- Only the events some goal step is made of, since no other event can
--- reach a step: the steps join this five times. DuckDB filters after the
+-- reach a step, and every step joins these. DuckDB filters after the
 -- view's stitching join, which still reads every product event.
 product_events as (
 
