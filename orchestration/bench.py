@@ -82,7 +82,9 @@ ATTRIBUTION_MODELS = (
 # Targets at the largest size on a 2-core, 24 GB machine.
 FULL_BUILD_TARGET_SECONDS = 120.0
 INCREMENTAL_SHARE_TARGET = 0.1
-PEAK_MEMORY_TARGET_BYTES = 8 * 1024**3
+# "8 GB" read the strict way, 8 * 10**9 bytes (7.45 GiB): the looser reading, 8 GiB, would
+# call a peak between the two met that the other reading calls missed.
+PEAK_MEMORY_TARGET_BYTES = 8 * 1000**3
 # What --data-dir keeps beside each size's landing folder: who drew it, and how long it took.
 GENERATED_RECORD = "generated.json"
 # Everything below this line of docs/benchmarks.md is written by hand and kept as it is.
@@ -617,7 +619,8 @@ def target_verdicts(results: Sequence[SizeResult]) -> list[str]:
         )
     verdict = "met" if largest.peak_rss <= PEAK_MEMORY_TARGET_BYTES else "MISSED"
     lines.append(
-        f"Peak memory at most {_gib(PEAK_MEMORY_TARGET_BYTES)} {at}: {verdict} "
+        f"Peak memory at most {PEAK_MEMORY_TARGET_BYTES / 1000**3:.0f} GB "
+        f"({_gib(PEAK_MEMORY_TARGET_BYTES)}) {at}: {verdict} "
         f"({_gib(largest.peak_rss)})."
     )
     slower = [r.label for r in results if r.attribution_seconds >= r.reference.seconds]

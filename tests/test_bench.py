@@ -102,7 +102,7 @@ def test_each_target_is_called_met_or_missed_with_its_figure() -> None:
     assert target_verdicts([_result(100.0, 6.0, 3.0, 4.0)]) == [
         "Full build in at most 120 s at 100M (100,000,000 message events): met (100.0 s).",
         "One incremental day in at most a tenth of the full build: NOT MEASURED.",
-        "Peak memory at most 8.00 GiB at 100M (100,000,000 message events): met (6.00 GiB).",
+        "Peak memory at most 8 GB (7.45 GiB) at 100M (100,000,000 message events): met (6.00 GiB).",
         "Attribution faster than the window-function reference at every size: met.",
     ]
 
@@ -112,6 +112,13 @@ def test_a_missed_target_says_so_plainly() -> None:
     assert verdicts[0].endswith(": MISSED (200.0 s).")
     assert verdicts[2].endswith(": MISSED (9.00 GiB).")
     assert verdicts[3].endswith(": MISSED at 100M.")
+
+
+def test_the_memory_target_is_eight_billion_bytes_not_eight_gib() -> None:
+    # 7.5 GiB is 8,053,063,680 bytes: under 8 GiB, over 8 * 10**9 bytes.
+    assert target_verdicts([_result(100.0, 7.5, 3.0, 4.0)])[2].endswith(": MISSED (7.50 GiB).")
+    # 7.4 GiB is 7,945,689,497 bytes, under both readings.
+    assert target_verdicts([_result(100.0, 7.4, 3.0, 4.0)])[2].endswith(": met (7.40 GiB).")
 
 
 def test_a_day_is_split_into_its_load_partitioned_models_other_models_and_tests() -> None:

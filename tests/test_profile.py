@@ -1,6 +1,6 @@
-"""dbt's DuckDB holds at most CAMPAIGN_REPORT_DUCKDB_MEMORY_LIMIT, 6GB unless set.
+"""dbt's DuckDB holds at most CAMPAIGN_REPORT_DUCKDB_MEMORY_LIMIT, 5GB unless set.
 
-The limit is what keeps a 100M-event build inside the 8 GiB the benchmark allows
+The limit is what keeps a 100M-event build inside the 8 GB the benchmark allows
 (docs/benchmarks.md, "Memory"), so the test reads the setting back from the DuckDB
 session dbt opens with the project's profile, not from the YAML.
 """
@@ -65,7 +65,7 @@ def _as_duckdb_shows(limit: str) -> str:
     return str(row[0])
 
 
-@pytest.mark.parametrize(("limit", "expected"), [(None, "6GB"), ("3GB", "3GB")])
+@pytest.mark.parametrize(("limit", "expected"), [(None, "5GB"), ("3GB", "3GB")])
 def test_dbt_duckdb_takes_the_memory_limit(
     tmp_path: Path, limit: str | None, expected: str
 ) -> None:
