@@ -27,7 +27,7 @@ select
     g.value_property
 from {marts}.fct_campaign_lift as l
 left join {marts}.dim_campaigns as c on l.campaign_id = c.campaign_id
-left join {staging}.stg_report_goals as g on l.report = g.report and l.goal = g.goal
+left join {raw}.report_goals as g on l.report = g.report and l.goal = g.goal
 where {p} is null or l.report = {p}
 order by l.report, l.goal, c.first_sent_at nulls last, l.campaign_id
 """

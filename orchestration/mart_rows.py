@@ -13,13 +13,12 @@ Row = dict[str, Any]
 def mart_rows(con: Connection, sql: str, report: str | None) -> list[Row]:
     """Run a view query filtered to one report (or all when None) and return dict rows.
 
-    The query names its schemas as {marts}, {raw} and {staging}, the insert-order column
+    The query names its schemas as {marts} and {raw}, the insert-order column
     as {row_order} and the report parameter as {p}, so it reads the same on both warehouses.
     """
     query = sql.format(
         marts=qualified_schema(con, "marts"),
         raw=qualified_schema(con, "raw"),
-        staging=qualified_schema(con, "staging"),
         row_order="rowid" if is_duckdb(con) else "ctid",
         p=placeholders(con, 1),
     )

@@ -1,4 +1,4 @@
-"""The published copy of the DuckDB warehouse as the last asset of the graph."""
+"""The published copy of the DuckDB marts as the last asset of the graph."""
 
 from collections.abc import Iterable
 
@@ -23,9 +23,10 @@ def build_publish_asset(mart_keys: Iterable[dg.AssetKey]) -> dg.AssetsDefinition
         group_name="published",
         kinds={"duckdb"},
         description=(
-            "A read-only copy of the DuckDB warehouse for analysts' SQL clients "
-            "(published/<file name> beside the warehouse file), swapped in atomically "
-            "after every successful build."
+            "A read-only copy of the DuckDB warehouse's marts and report config for "
+            "analysts' SQL clients (published/<file name> beside the warehouse file), "
+            "swapped in atomically after every successful build; no raw event, "
+            "staging or quarantine table is in it."
         ),
     )
     def published_warehouse(

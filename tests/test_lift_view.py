@@ -16,8 +16,8 @@ create table marts.dim_campaigns (
 insert into marts.dim_campaigns values
     ('mens_email', 'Mens E-Mail', '2008-03-03 09:00:00'),
     ('tiny', 'Tiny test', '2008-03-04 09:00:00');
-create schema staging;
-create table staging.stg_report_goals as
+create schema raw;
+create table raw.report_goals as
 select 'hillstrom' as report, 'purchase' as goal, 'amount' as value_property;
 create schema intermediate;
 create table intermediate.int_campaign_lift_counts as
@@ -75,7 +75,7 @@ def test_lift_table_shows_the_hillstrom_figures() -> None:
 def test_a_goal_without_value_shows_no_incremental_value() -> None:
     con = duckdb.connect()
     con.execute(WAREHOUSE)
-    con.execute("update staging.stg_report_goals set value_property = null")
+    con.execute("update raw.report_goals set value_property = null")
     write_lift_mart(con)
     (table,) = lift_tables(con).values()
     mens = next(line for line in _text([table]).splitlines() if "Mens E-Mail" in line)

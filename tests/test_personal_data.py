@@ -30,6 +30,7 @@ from orchestration.personal_data import (
     require_pii_salt,
 )
 from orchestration.pipeline import run_pipeline
+from orchestration.publish import published_path
 from orchestration.settings import DATABASE_ENV, RunSettings
 from tests.bad_input import KIM_EMAIL, LEE_EMAIL, PLANTED, SMS_PHONE
 from tests.conftest import BadInputRun
@@ -95,6 +96,25 @@ def test_no_phone_number_or_address_outside_raw_and_quarantine(
         "raw.product_events": {KIM_EMAIL, SMS_PHONE},
         "quarantine.message_events": {LEE_EMAIL},
     }
+
+
+def test_the_published_copy_holds_no_phone_number_or_address(
+    bad_input_run: BadInputRun,
+) -> None:
+    copy = published_path(bad_input_run.database)
+    with duckdb.connect(str(copy), read_only=True) as con:
+        schemas = con.execute(
+            "select distinct schema_name from duckdb_tables() order by 1"
+        ).fetchall()
+    # raw is there for the report config only, and quarantine not at all.
+    assert schemas == [("marts",), ("raw",)]
+    assert _planted_values_by_relation(copy) == {}
+    # Nor anywhere in the file's bytes, freed blocks included. The working file holds
+    # them as written, so this check does see a value that is there.
+    built, published = bad_input_run.database.read_bytes(), copy.read_bytes()
+    for value in PLANTED:
+        assert value.encode() in built, value
+        assert value.encode() not in published, value
 
 
 def test_personal_ids_become_their_salted_hash_and_still_join(bad_input_run: BadInputRun) -> None:
