@@ -57,7 +57,7 @@ bench: setup
 	$(BIN)/python -m orchestration.bench
 
 ui: setup
-	mkdir -p .dagster && cp dagster.yaml .dagster/dagster.yaml
+	mkdir -p .dagster && cp config/dagster.yaml .dagster/dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/.dagster \
 		CAMPAIGN_REPORT_PII_SALT="$${CAMPAIGN_REPORT_PII_SALT:-$(DEMO_SALT)}" \
 		$(BIN)/dagster dev -w workspace.yaml
