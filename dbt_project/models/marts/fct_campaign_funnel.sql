@@ -59,8 +59,9 @@ messages as (
 ),
 
 -- Only the events some goal step is made of, since no other event can
--- reach a step, and every step joins these. DuckDB filters after the
--- view's stitching join, which still reads every product event.
+-- reach a step, and every step joins these. The view has already left out
+-- the events of no goal or step key before its stitching join; this narrows
+-- them to the step keys.
 product_events as (
 
     select * from {{ ref('int_person_product_events') }}
