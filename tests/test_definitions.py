@@ -243,7 +243,8 @@ def test_lineage_runs_from_landing_folders_through_raw_to_the_marts(
         dg.AssetKey(["raw", "report_goals"])
     }
     ancestors = _ancestors(graph, dg.AssetKey(["marts", "fct_campaign_performance"]))
-    # Goal steps feed only the funnel; every other input reaches the performance mart.
+    # Every input reaches the performance mart, the goal steps too: the stitched
+    # product events keep only the events of some goal's or goal step's key.
     assert {key.to_user_string() for key in ancestors if key.path[0] in ("landing", "raw")} == {
         "landing/campaigns",
         "landing/identities",
@@ -259,6 +260,7 @@ def test_lineage_runs_from_landing_folders_through_raw_to_the_marts(
         "raw/report_target_channels",
         "raw/report_goals",
         "raw/report_goal_conditions",
+        "raw/report_goal_steps",
     }
 
 
