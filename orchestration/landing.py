@@ -10,6 +10,7 @@ loading the same files twice gives the same table.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from collections.abc import Sequence
@@ -49,7 +50,9 @@ DUCKDB_HINT_MARKERS = (
 )
 # A CSV error quotes the offending line, which can hold a phone number or an address
 # that would then sit in every log the error reaches.
-QUOTED_LINE = re.compile(r" Original Line: .*?(?= Expected Number| Invalid unicode|$)")
+QUOTED_LINE = re.compile(
+    r" Original Line: .*?(?= Expected Number| Invalid unicode| Value with unterminated|$)"
+)
 
 
 class LandingError(ValueError):
@@ -233,6 +236,28 @@ def landing_date(folder: Path, path: Path) -> date | None:
         return None
 
 
+def _csv_header(path: Path) -> list[str] | None:
+    """The column names of a CSV file's first row, trimmed as DuckDB trims them.
+
+    None when the first row does not look like a header (unreadable text,
+    control characters, an empty or repeated name): DuckDB's own sniffer then
+    reads the file and says what is wrong with it.
+    """
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as text:
+            first = next(csv.reader(text), None)
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    if not first:
+        return None
+    names = [name.strip() for name in first]
+    if any(not name or not name.isprintable() for name in names):
+        return None
+    if len({name.lower() for name in names}) != len(names):
+        return None
+    return names
+
+
 def _reader(path: Path, file_format: str, *, row_numbers: bool = False) -> str:
     """The table function reading one file; with `row_numbers`, it also gives `_row_number`.
 
@@ -253,10 +278,15 @@ def _reader(path: Path, file_format: str, *, row_numbers: bool = False) -> str:
         # Delimiter and quoting are fixed rather than sniffed: a sniffer can
         # mistake a one-column file for another dialect, and all_varchar keeps
         # every value as the text it is in the file.
-        return (
-            f"read_csv({location}, header = true, all_varchar = true, "
-            "delim = ',', quote = '\"', escape = '\"')"
-        )
+        options = "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"'"
+        header = _csv_header(path)
+        if header is not None:
+            # With the columns named, DuckDB reads without sniffing, so a short,
+            # long or unterminated row in a small file is reported with its line
+            # number, and a long row is never taken for the header.
+            columns = ", ".join(f"{_literal(name)}: 'varchar'" for name in header)
+            options += f", auto_detect = false, columns = {{{columns}}}"
+        return f"read_csv({location}, {options})"
     if file_format == "parquet":
         return f"read_parquet({location})"
     return f"read_json_objects({location}, format = 'newline_delimited')"

@@ -455,3 +455,60 @@ def test_a_bad_row_past_the_sample_names_its_file_and_line_but_not_its_values(
     )
     assert "010-1234-5678" not in message
     assert _rows(con, "select campaign_id from raw.campaigns") == [("c1",)]
+
+
+# In a small file DuckDB's sniffer meets the bad row before the load and used
+# to answer that it could not detect a dialect, with no line. The loader now
+# names the columns from the header itself, so the line is named.
+@pytest.mark.parametrize(
+    ("bad_row", "line", "reason"),
+    [
+        ("c3,010-1234-5678\n", 4, "Expected Number of Columns: 5 Found: 2"),
+        ('c3,"Sale,push,,\n', 4, "Value with unterminated quote found."),
+    ],
+    ids=["too_few_fields", "unterminated_quote"],
+)
+def test_a_bad_row_in_a_small_csv_names_its_line(
+    tmp_path: Path, con, bad_row: str, line: int, reason: str
+) -> None:
+    _load_good_campaigns(tmp_path, con)
+    # Line 1 is the header, lines 2 and 3 are good rows, line 4 is the bad one.
+    bad = _write(
+        tmp_path / "campaigns" / "c.csv",
+        CAMPAIGN_HEADER + "c2,B,sms,lms,\nc4,D,push,,\n" + bad_row,
+    )
+
+    message = _refused(tmp_path, con)
+    assert message == f"{bad}: cannot be read as csv: CSV Error on Line: {line} {reason}"
+    assert "010-1234-5678" not in message
+    assert _rows(con, "select campaign_id from raw.campaigns") == [("c1",)]
+
+
+def test_a_long_row_in_a_small_csv_is_not_taken_for_the_header(tmp_path: Path, con) -> None:
+    _load_good_campaigns(tmp_path, con)
+    # One field more than the five of the header: a sniffer picked this row as
+    # the header, found no campaign_id column and read no rows. (With more
+    # fields still, DuckDB stops counting at the first one too many.)
+    bad = _write(
+        tmp_path / "campaigns" / "c.csv",
+        CAMPAIGN_HEADER + "c2,B,sms,lms,\nc3,C,push,,,extra\n",
+    )
+
+    assert _refused(tmp_path, con) == (
+        f"{bad}: cannot be read as csv: CSV Error on Line: 3 Expected Number of Columns: 5 Found: 6"
+    )
+
+
+def test_a_csv_header_with_a_byte_order_mark_spaces_and_crlf_reads_as_written(
+    tmp_path: Path, con
+) -> None:
+    _write(
+        tmp_path / "campaigns" / "a.csv",
+        '\ufeffCampaign_ID, channel ,"campaign_name"\r\nc1,push,"Sale, today"\r\nc2,sms,B',
+    )
+
+    load_table(con, tmp_path, CAMPAIGNS)
+
+    assert _rows(
+        con, "select campaign_id, channel, campaign_name from raw.campaigns order by 1"
+    ) == [("c1", "push", "Sale, today"), ("c2", "sms", "B")]
