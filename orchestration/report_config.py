@@ -37,12 +37,51 @@ CHANNELS = ("push", "kakao", "sms", "email", "in_app")
 # steps has a ceiling; dbt_project.yml's max_goal_steps var must match it.
 MAX_GOAL_STEPS = 5
 OPS = ("=", "!=", *COMPARISON_OPS, "in")
+# A year and a day. Every daily run re-derives attribution for the largest
+# window back, and the warehouse keeps windows as whole hours in 32-bit
+# integers, so a window far longer than any campaign's influence is refused.
+MAX_WINDOW_HOURS = 366 * 24
 
 Scalar = str | int | float | bool
 
 
 class ConfigError(ValueError):
     """A report configuration that cannot be used, with a message for a person."""
+
+
+class _RepeatedKeyError(yaml.YAMLError):
+    def __init__(self, key: object, line: int) -> None:
+        super().__init__(f"key {key!r} repeated on line {line}")
+        self.key = key
+        self.line = line
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """YAML's safe loader, stricter in two ways that matter to a config file.
+
+    A key given twice in one mapping is an error rather than the last one
+    winning unseen. A bare date such as 2026-11-01 stays text, for pydantic to
+    parse; YAML's own date parsing raised a bare Python error on 2026-13-01.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, list | dict):
+                continue  # unhashable; the base loader reports it
+            if key in seen:
+                raise _RepeatedKeyError(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, rule) for tag, rule in rules if tag != "tag:yaml.org,2002:timestamp"]
+    for first, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def parse_window(text: str) -> int:
@@ -56,6 +95,10 @@ def parse_window(text: str) -> int:
     hours = amount * 24 if unit == "d" else amount
     if hours <= 0:
         raise ValueError(f"a window must be longer than zero, got {text!r}")
+    if hours > MAX_WINDOW_HOURS:
+        raise ValueError(
+            f"a window can be at most {MAX_WINDOW_HOURS // 24}d ({MAX_WINDOW_HOURS}h), got {text!r}"
+        )
     return hours
 
 
@@ -136,7 +179,7 @@ class Windows(_Strict):
 class CampaignTarget(_Strict):
     """Which campaigns a report covers."""
 
-    channels: list[Channel] | None = None
+    channels: Annotated[list[Channel], Field(min_length=1)] | None = None
     sent_between: tuple[date, date] | None = None
 
     @field_validator("channels")
@@ -289,7 +332,19 @@ def load_config(path: str | Path) -> ReportConfig:
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x}); "
+            "save the file as UTF-8"
+        ) from None
+    try:
+        data = yaml.load(text, Loader=_ConfigLoader)  # a SafeLoader subclass
+    except _RepeatedKeyError as exc:
+        raise ConfigError(
+            f"{path}: line {exc.line}: key {exc.key!r} is given twice in one mapping, "
+            "where the second would silently win; keep one"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})".replace("\n", " ")) from None
     return parse_config(data, source=str(path))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -294,3 +295,95 @@ def test_report_hash_changes_with_the_criteria() -> None:
     assert base == same == rewritten
     assert narrower != base
     assert parse_config(VALID).reports[0].definition_hash("UTC") != base
+
+
+def _error_for_text(tmp_path: Path, text: str, encoding: str = "utf-8") -> str:
+    path = tmp_path / "reports.yml"
+    path.write_text(text, encoding=encoding)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    message = str(raised.value)
+    assert "\n" not in message
+    return message.removeprefix(f"{path}: ")
+
+
+ONE_REPORT = """\
+timezone: UTC
+reports:
+  - name: main
+    window: 72h
+    goals: [{name: purchase, event_key: purchase}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("bad_date", "reason"),
+    [
+        ("2026-13-01", "month value is outside expected range of 1-12"),
+        ("2026-02-30", "day value is outside expected range"),
+    ],
+)
+def test_an_impossible_unquoted_date_names_its_key(
+    tmp_path: Path, bad_date: str, reason: str
+) -> None:
+    # Unquoted, YAML itself used to turn these into dates and fail with a
+    # Python traceback instead of a line naming the key.
+    text = ONE_REPORT + f"    campaigns: {{sent_between: [{bad_date}, 2026-12-01]}}\n"
+
+    message = _error_for_text(tmp_path, text)
+
+    assert message.startswith("reports[0].campaigns.sent_between[0]: ")
+    assert reason in message
+
+
+def test_unquoted_dates_still_read_as_dates(tmp_path: Path) -> None:
+    path = tmp_path / "reports.yml"
+    path.write_text(ONE_REPORT + "    campaigns: {sent_between: [2026-11-01, 2026-11-30]}\n")
+
+    target = load_config(path).reports[0].campaigns
+    assert target.sent_between == (date(2026, 11, 1), date(2026, 11, 30))
+
+
+def test_a_key_given_twice_is_refused_with_its_line(tmp_path: Path) -> None:
+    # Line 5 repeats the window of line 4; the last one used to win unseen.
+    text = ONE_REPORT.replace("    window: 72h\n", "    window: 72h\n    window: 1h\n")
+
+    assert _error_for_text(tmp_path, text) == (
+        "line 5: key 'window' is given twice in one mapping, where the second would "
+        "silently win; keep one"
+    )
+
+
+def test_a_repeated_top_level_key_is_refused(tmp_path: Path) -> None:
+    assert _error_for_text(tmp_path, "timezone: Asia/Seoul\n" + ONE_REPORT).startswith(
+        "line 2: key 'timezone' is given twice"
+    )
+
+
+def test_a_config_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    # UTF-16 starts with the byte order mark ff fe.
+    assert _error_for_text(tmp_path, ONE_REPORT, encoding="utf-16") == (
+        "not UTF-8 text (byte 0 is 0xff); save the file as UTF-8"
+    )
+
+
+def test_a_window_longer_than_a_year_and_a_day_is_refused(tmp_path: Path) -> None:
+    def change(data):
+        data["reports"][0]["window"] = "367d"
+
+    assert _error(tmp_path, change) == (
+        "reports[0].window: a window can be at most 366d (8784h), got '367d'"
+    )
+
+
+def test_the_longest_window_is_accepted(tmp_path: Path) -> None:
+    data = copy.deepcopy(VALID)
+    data["reports"][0]["window"] = "8784h"
+    assert load_config(_config_file(tmp_path, data)).reports[0].window_hours == 366 * 24
+
+
+def test_an_empty_channel_list_is_refused(tmp_path: Path) -> None:
+    def change(data):
+        data["reports"][0]["campaigns"] = {"channels": []}
+
+    assert _error(tmp_path, change).startswith("reports[0].campaigns.channels: ")
