@@ -12,7 +12,15 @@ from typing import Any
 import dagster as dg
 
 from orchestration import postgres
-from orchestration.landing import CONTRACTS, RAW_SCHEMA, TableContract, load_table, raw_schema
+from orchestration.landing import (
+    CONTRACTS,
+    MISNAMED_DAY_FOLDERS,
+    RAW_SCHEMA,
+    TableContract,
+    load_table,
+    misnamed_day_folders,
+    raw_schema,
+)
 from orchestration.landing_postgres import load_table_into_postgres
 from orchestration.partitions import PARTITIONED_TABLES
 from orchestration.report_config import CONFIG_TABLE_COLUMNS, ReportConfig, config_tables
@@ -107,6 +115,12 @@ def _raw_table_asset(
                     result = load_table(con, landing.path, contract, days=days)
         for relative_path in result.skipped_files:
             context.log.warning(f"{relative_path}: skipped, not a CSV, Parquet or JSON-lines file")
+        misnamed = misnamed_day_folders(landing.path, contract) if partitions else []
+        for relative_path in misnamed:
+            context.log.warning(
+                f"{relative_path}: looks like a day folder but is not named YYYY-MM-DD "
+                "(or is not a real date), so no daily run loads it; only full builds do"
+            )
         for relative_path, columns in result.ignored_columns.items():
             context.log.info(
                 f"{relative_path}: ignored {len(columns)} column(s) not in the "
@@ -121,6 +135,7 @@ def _raw_table_asset(
             metadata={
                 "dagster/row_count": result.rows,
                 "files": dg.MetadataValue.json(list(result.files)),
+                MISNAMED_DAY_FOLDERS: dg.MetadataValue.json(misnamed),
             }
         )
 

@@ -252,6 +252,12 @@ def _build(settings: RunSettings, verbose: bool, days: DayRange | None = None) -
         console.print(f"Published for analysts: {published} (duckdb -readonly {published})")
     if summary.checks_warned:
         console.print(f"Warnings for a person to look at: {', '.join(summary.checks_warned)}.")
+    if summary.misnamed_day_folders:
+        console.print(
+            "Folders that look like days but are not named YYYY-MM-DD (or are not real "
+            "dates), so no daily run loads them, only full builds: "
+            f"{', '.join(summary.misnamed_day_folders)}."
+        )
 
 
 def _quarantine_line(quarantined: dict[str, dict[str, int]]) -> str:

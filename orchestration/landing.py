@@ -258,6 +258,32 @@ def _csv_header(path: Path) -> list[str] | None:
     return names
 
 
+# Metadata key of a raw event table's materialization: the folders below.
+MISNAMED_DAY_FOLDERS = "misnamed_day_folders"
+# A folder name that reads as an attempt at a day: four digits, then one or two,
+# then one or two, with or without separators (2026-11-3, 20261103, 2026_11_03).
+DAY_LIKE_NAME = re.compile(r"^\d{4}[-_./ ]?\d{1,2}[-_./ ]?\d{1,2}$")
+
+
+def misnamed_day_folders(landing_dir: Path, contract: TableContract) -> list[str]:
+    """Folders directly under a table's folder that look like a day but are not one.
+
+    A daily run loads only YYYY-MM-DD folders and a full build loads every file,
+    so the files of a mistyped day (2026-11-3, or a date that does not exist such
+    as 2026-02-30) reach full builds only; the run warns about them by name.
+    """
+    folder = table_folder(landing_dir, contract)
+    if not folder.is_dir():
+        return []
+    misnamed = []
+    for child in sorted(folder.iterdir()):
+        if not child.is_dir() or not DAY_LIKE_NAME.match(child.name):
+            continue
+        if landing_date(folder, child / "file") is None:
+            misnamed.append(child.relative_to(landing_dir).as_posix())
+    return misnamed
+
+
 def _reader(path: Path, file_format: str, *, row_numbers: bool = False) -> str:
     """The table function reading one file; with `row_numbers`, it also gives `_row_number`.
 

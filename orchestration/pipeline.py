@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 
 from orchestration.definitions import build_definitions
-from orchestration.landing import check_landing
+from orchestration.landing import MISNAMED_DAY_FOLDERS, check_landing
 from orchestration.partitions import DayRange, daily_partitions, first_day, late_allowance_hours
 from orchestration.paths import ensure_profiles
 from orchestration.personal_data import require_pii_salt
@@ -44,6 +44,8 @@ class RunSummary:
     checks_warned: list[str] = field(default_factory=list)
     # Quarantine table (campaigns, ..., goal_values) -> reason -> rows set aside.
     quarantined: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Landing folders that look like a day but are not YYYY-MM-DD: full builds only.
+    misnamed_day_folders: list[str] = field(default_factory=list)
 
 
 def _one_line(text: str) -> str:
@@ -133,10 +135,14 @@ def _summarise(result: dg.ExecuteInProcessResult) -> RunSummary:
     quarantined: dict[str, dict[str, int]] = {}
     # A run over several days records a partitioned asset once a day; count it once.
     materialized: set[dg.AssetKey] = set()
+    misnamed_day_folders: set[str] = set()
     for event in result.get_asset_materialization_events():
         materialization = event.materialization
         materialized.add(materialization.asset_key)
         row_count = materialization.metadata.get("dagster/row_count")
+        misnamed = materialization.metadata.get(MISNAMED_DAY_FOLDERS)
+        if misnamed is not None:
+            misnamed_day_folders.update(misnamed.value)
         if row_count is not None:
             row_counts[materialization.asset_key.to_user_string()] = int(row_count.value)
         path = materialization.asset_key.path
@@ -153,6 +159,7 @@ def _summarise(result: dg.ExecuteInProcessResult) -> RunSummary:
         checks_passed=outcomes[True],
         checks_warned=_failed_checks(result, dg.AssetCheckSeverity.WARN),
         quarantined=quarantined,
+        misnamed_day_folders=sorted(misnamed_day_folders),
     )
 
 

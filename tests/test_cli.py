@@ -288,3 +288,19 @@ def test_a_bad_reporting_time_zone_is_named(
         "CAMPAIGN_REPORT_SCHEDULE_TIMEZONE: expected an IANA time zone name such as "
         "Asia/Seoul or UTC, got 'Seoul'"
     )
+
+
+def test_run_names_the_folders_that_look_like_days_but_are_not(
+    settings: RunSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def summary(settings: RunSettings, days: DayRange | None = None, **options: str):
+        return RunSummary(misnamed_day_folders=["message_events/2026-11-3"])
+
+    monkeypatch.setattr(pipeline, "run_pipeline", summary)
+    result = _invoke(*_run_args(settings), "--day", "2026-11-03")
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "Folders that look like days but are not named YYYY-MM-DD (or are not real dates), "
+        "so no daily run loads them, only full builds: message_events/2026-11-3."
+    ) in " ".join(result.stdout.split())

@@ -10,8 +10,16 @@ import duckdb
 import pytest
 
 from orchestration.assets import build_raw_table_assets
-from orchestration.landing import CONTRACTS, LandingError, check_landing, load_table
+from orchestration.landing import (
+    CONTRACTS,
+    MISNAMED_DAY_FOLDERS,
+    LandingError,
+    check_landing,
+    load_table,
+    misnamed_day_folders,
+)
 from orchestration.partitions import daily_partitions
+from orchestration.pipeline import _summarise
 from orchestration.resources import LandingResource, WarehouseResource
 
 CAMPAIGNS = CONTRACTS["campaigns"]
@@ -364,6 +372,61 @@ def test_raw_assets_load_the_fixture_through_dagster(tmp_path: Path, landing: Pa
             ("message_events/kakao.jsonl", 8),
             ("message_events/push_and_email.csv", 21),
         ]
+
+
+def test_misnamed_day_folders_are_the_day_like_names_that_are_not_days(tmp_path: Path) -> None:
+    folder = tmp_path / "message_events"
+    for name in ("2026-11-02", "2026-11-3", "20261104", "2026-02-30", "2026_11_05", "history"):
+        (folder / name).mkdir(parents=True)
+    _write(folder / "2026-11-06.csv", "event_id\n")  # a file, not a folder
+
+    # 2026-11-02 is a day; history does not try to be one; the rest try and fail.
+    assert misnamed_day_folders(tmp_path, MESSAGE_EVENTS) == [
+        "message_events/2026-02-30",
+        "message_events/2026-11-3",
+        "message_events/20261104",
+        "message_events/2026_11_05",
+    ]
+    assert misnamed_day_folders(tmp_path, PRODUCT_EVENTS) == []
+
+
+def test_a_day_run_names_the_misnamed_day_folder_it_did_not_load(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    header = "event_id,campaign_id,message_id,event_type,occurred_at\n"
+    _write(
+        landing / "message_events" / "2026-11-02" / "a.csv", header + "e1,c1,m1,send,2026-11-02\n"
+    )
+    # Meant as 2026-11-03: a daily run of that day does not read it.
+    _write(
+        landing / "message_events" / "2026-11-3" / "b.csv", header + "e2,c1,m2,send,2026-11-03\n"
+    )
+    _write(landing / "product_events" / "2026-11-03" / "p.csv", "event_id,event_key,occurred_at\n")
+    events = [
+        asset
+        for asset in build_raw_table_assets(daily_partitions("UTC", "2026-11-01"))
+        if asset.key.path[-1] in {"message_events", "product_events"}
+    ]
+
+    result = dg.materialize(
+        events,
+        partition_key="2026-11-03",
+        resources={
+            "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
+            "landing": LandingResource(folder=str(landing)),
+        },
+    )
+
+    assert result.success
+    metadata = {
+        event.materialization.asset_key.to_user_string(): event.materialization.metadata
+        for event in result.get_asset_materialization_events()
+    }
+    assert metadata["raw/message_events"]["dagster/row_count"].value == 0
+    assert metadata["raw/message_events"][MISNAMED_DAY_FOLDERS].value == [
+        "message_events/2026-11-3"
+    ]
+    assert metadata["raw/product_events"][MISNAMED_DAY_FOLDERS].value == []
+    assert _summarise(result).misnamed_day_folders == ["message_events/2026-11-3"]
 
 
 # Unusable files: each stops the load of its table with one line naming the file, and the
