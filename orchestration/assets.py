@@ -25,7 +25,8 @@ from orchestration.landing_postgres import load_table_into_postgres
 from orchestration.partitions import PARTITIONED_TABLES
 from orchestration.report_config import CONFIG_TABLE_COLUMNS, ReportConfig, config_tables
 from orchestration.resources import LandingResource, ReportConfigResource, WarehouseResource
-from orchestration.run_scope import POSTGRES_FULL_ONLY, describe_days, run_days
+from orchestration.run_scope import POSTGRES_FULL_ONLY, describe_days, is_full_refresh, run_days
+from orchestration.settings import SettingsError, require_daily_timezone, schedule_timezone
 from orchestration.warehouse import Connection, is_duckdb, placeholders, transaction
 
 RAW_GROUP = "raw"
@@ -203,6 +204,11 @@ def report_config_tables(
 ) -> Iterator[dg.MaterializeResult]:
     """Validate the report config file and write it where the dbt models read it."""
     config = report_config.load()
+    if not is_full_refresh(context.run.tags):
+        try:
+            require_daily_timezone(report_config.file, config.timezone, schedule_timezone())
+        except SettingsError as exc:
+            raise dg.Failure(description=str(exc)) from None
     with warehouse.connect() as con:
         counts = write_report_tables(con, config)
     for table, count in counts.items():

@@ -24,7 +24,7 @@ from orchestration.report_config import load_config
 from orchestration.run_lock import duckdb_busy_reason
 from orchestration.run_scope import POSTGRES_FULL_ONLY, check_days, every_day, range_tags
 from orchestration.schedules import FULL_REFRESH_JOB_NAME, JOB_NAME
-from orchestration.settings import RunSettings, schedule_timezone
+from orchestration.settings import RunSettings, require_daily_timezone, schedule_timezone
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 DBT_LOG_PATH = re.compile(r"dbt debug log: (\S+?dbt\.log)")
@@ -177,7 +177,9 @@ def run_pipeline(
     the warehouse are unusable, and PipelineError when a step fails, saying so when the
     warehouse was busy.
     """
-    load_config(settings.config)
+    config = load_config(settings.config)
+    if days is not None:
+        require_daily_timezone(settings.config, config.timezone, days.timezone)
     check_landing(settings.landing)
     require_pii_salt()
     ensure_profiles()

@@ -165,6 +165,25 @@ class RunSettings:
         return str(self.database)
 
 
+def require_daily_timezone(
+    config_file: Path | str, config_timezone: str, days_timezone: str
+) -> None:
+    """Refuse a daily run whose partitions are days of another zone than the reports'.
+
+    A day's landing folder is loaded only by that day's run, which starts once
+    the day has ended in the partitions' zone; if the folders are named by days
+    of a zone further west, the run can come before the folder is complete, and
+    what arrives later is loaded only by a backfill or a full build.
+    """
+    if config_timezone != days_timezone:
+        raise SettingsError(
+            f"{config_file}: timezone {config_timezone!r} differs from "
+            f"{SCHEDULE_TIMEZONE_ENV} {days_timezone!r}, the zone of the daily partitions; "
+            f"a daily run needs the two to agree: set {SCHEDULE_TIMEZONE_ENV}={config_timezone} "
+            "(a full build runs either way)"
+        )
+
+
 def schedule_timezone(environ: Mapping[str, str] | None = None) -> str:
     """The reporting time zone: where a daily partition starts and ends, and the schedule runs.
 

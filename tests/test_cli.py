@@ -304,3 +304,22 @@ def test_run_names_the_folders_that_look_like_days_but_are_not(
         "Folders that look like days but are not named YYYY-MM-DD (or are not real dates), "
         "so no daily run loads them, only full builds: message_events/2026-11-3."
     ) in " ".join(result.stdout.split())
+
+
+def test_a_day_run_with_a_config_of_another_time_zone_stops_before_loading(
+    settings: RunSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SCHEDULE_TIMEZONE_ENV, raising=False)  # days of Asia/Seoul
+    config = tmp_path / "utc.yml"
+    text = settings.config.read_text(encoding="utf-8")
+    assert "timezone: Asia/Seoul\n" in text
+    config.write_text(text.replace("timezone: Asia/Seoul\n", "timezone: UTC\n"), "utf-8")
+    args = _run_args(settings)
+    args[args.index("--config") + 1] = str(config)
+
+    assert _single_error_line(_invoke(*args, "--day", "2026-11-02")) == (
+        f"{config}: timezone 'UTC' differs from CAMPAIGN_REPORT_SCHEDULE_TIMEZONE "
+        "'Asia/Seoul', the zone of the daily partitions; a daily run needs the two to "
+        "agree: set CAMPAIGN_REPORT_SCHEDULE_TIMEZONE=UTC (a full build runs either way)"
+    )
+    assert not settings.database.exists()

@@ -15,6 +15,7 @@ import yaml
 from orchestration.assets import report_config_tables, write_report_tables
 from orchestration.report_config import ConfigError, load_config, parse_config
 from orchestration.resources import ReportConfigResource, WarehouseResource
+from orchestration.settings import SCHEDULE_TIMEZONE_ENV
 
 VALID: dict[str, Any] = {
     "timezone": "Asia/Seoul",
@@ -387,3 +388,46 @@ def test_an_empty_channel_list_is_refused(tmp_path: Path) -> None:
         data["reports"][0]["campaigns"] = {"channels": []}
 
     assert _error(tmp_path, change).startswith("reports[0].campaigns.channels: ")
+
+
+@pytest.mark.parametrize(
+    ("tags", "succeeds"),
+    [
+        # A daily run: partitions are days of Asia/Seoul, the config says UTC.
+        ({"dagster/partition": "2026-11-02"}, False),
+        (
+            {
+                "dagster/asset_partition_range_start": "2026-11-02",
+                "dagster/asset_partition_range_end": "2026-11-03",
+            },
+            False,
+        ),
+        # A full build loads every file whatever the zones.
+        ({}, True),
+    ],
+    ids=["one_day", "day_range", "full_build"],
+)
+def test_a_daily_run_refuses_a_config_of_another_time_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tags: dict[str, str], succeeds: bool
+) -> None:
+    monkeypatch.setenv(SCHEDULE_TIMEZONE_ENV, "Asia/Seoul")
+    data = copy.deepcopy(VALID)
+    data["timezone"] = "UTC"
+    path = _config_file(tmp_path, data)
+    resources = {
+        "warehouse": WarehouseResource(database=str(tmp_path / "config.duckdb")),
+        "report_config": ReportConfigResource(file=str(path)),
+    }
+
+    result = dg.materialize(
+        [report_config_tables], resources=resources, tags=tags, raise_on_error=False
+    )
+
+    assert result.success is succeeds
+    if not succeeds:
+        (failure,) = [event for event in result.all_events if event.is_step_failure]
+        assert failure.step_failure_data.user_failure_data.description == (
+            f"{path}: timezone 'UTC' differs from CAMPAIGN_REPORT_SCHEDULE_TIMEZONE "
+            "'Asia/Seoul', the zone of the daily partitions; a daily run needs the two to "
+            "agree: set CAMPAIGN_REPORT_SCHEDULE_TIMEZONE=UTC (a full build runs either way)"
+        )
