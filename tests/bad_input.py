@@ -120,7 +120,8 @@ PRODUCT_EVENTS = [
     # no value and the value is set aside in quarantine.goal_values.
     ("p04", "purchase", "u4", "", "2026-11-02 13:00:00", '{"order_id": "o4", "amount": "lots"}'),
     ("p05", "", "u1", "", "2026-11-02 11:00:00", ""),  # 5 missing_event_key
-    ("p06", "purchase", "u1", "", "2026-02-30 10:00:00", ""),  # 6 unparseable_occurred_at
+    # 6 unparseable_occurred_at: month first, which PostgreSQL's parser alone would read.
+    ("p06", "purchase", "u1", "", "11/02/2026 10:00:00", ""),
     # 7: the SMS device buys two hours after m5's receipt: indirect for c3.
     ("p07", "purchase", "", SMS_PHONE, "2026-11-02 12:00:00", '{"order_id": "o7", "amount": 7000}'),
     ("p01", "purchase", "u1", "", "2026-11-02 11:00:00", '{"order_id": "o1", "amount": 30000}'),
