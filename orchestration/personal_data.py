@@ -34,10 +34,12 @@ def require_pii_salt(environ: Mapping[str, str] | None = None) -> None:
             f"e-mail addresses with a salted hash; set it to a random secret of at least "
             f"{MIN_SALT_LENGTH} characters and keep it unchanged between runs"
         )
-    if len(salt) < MIN_SALT_LENGTH:
+    # Blanks add nothing an attacker would have to guess, so they do not count.
+    counted = len("".join(salt.split()))
+    if counted < MIN_SALT_LENGTH:
         raise PiiSaltError(
-            f"{PII_SALT_ENV}: expected a secret of at least {MIN_SALT_LENGTH} characters, "
-            f"got {len(salt)}"
+            f"{PII_SALT_ENV}: expected a secret of at least {MIN_SALT_LENGTH} characters "
+            f"other than blanks, got {counted}"
         )
 
 

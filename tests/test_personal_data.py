@@ -169,19 +169,21 @@ order by case_number
 
 
 def _dbt_compile(
-    work: Path, *args: str, drop: tuple[str, ...] = ()
+    work: Path, *args: str, drop: tuple[str, ...] = (), env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`dbt compile` on a scratch warehouse under `work`, without the `drop` variables."""
-    env = {
+    """`dbt compile` on a scratch warehouse under `work`, without the `drop` variables
+    and with those of `env`."""
+    environment = {
         key: value
         for key, value in os.environ.items()
         if key not in drop and not key.startswith("DBT_")
     }
-    env |= {DATABASE_ENV: str(work / "w.duckdb"), "DBT_PROFILES_DIR": str(PROFILES_DIR)}
+    environment |= {DATABASE_ENV: str(work / "w.duckdb"), "DBT_PROFILES_DIR": str(PROFILES_DIR)}
+    environment |= env or {}
     return subprocess.run(
         [dbt_executable(), "compile", "--target-path", str(work / "target"), *args],
         cwd=DBT_PROJECT_DIR,
-        env=env,
+        env=environment,
         capture_output=True,
         text=True,
         check=False,
@@ -399,13 +401,37 @@ def test_the_cli_names_the_missing_salt(
     assert result.stderr.splitlines() == [f"campaign-report: error: {MISSING_SALT}"]
 
 
-def test_a_short_salt_is_refused() -> None:
+@pytest.mark.parametrize(
+    ("salt", "counted"),
+    [
+        ("fifteen-chars..", 15),
+        (" " * 20, 0),
+        # 16 characters, one of them a space: 15 count.
+        ("fifteen chars...", 15),
+    ],
+)
+def test_a_short_salt_is_refused(salt: str, counted: int) -> None:
     with pytest.raises(PiiSaltError) as raised:
-        require_pii_salt({PII_SALT_ENV: "fifteen-chars.."})
+        require_pii_salt({PII_SALT_ENV: salt})
     assert str(raised.value) == (
-        f"{PII_SALT_ENV}: expected a secret of at least 16 characters, got 15"
+        f"{PII_SALT_ENV}: expected a secret of at least 16 characters other than blanks, "
+        f"got {counted}"
     )
+
+
+def test_a_salt_of_sixteen_characters_is_taken() -> None:
     require_pii_salt({PII_SALT_ENV: "sixteen-chars..."})
+    require_pii_salt({PII_SALT_ENV: " sixteen-chars... "})
+
+
+def test_dbt_run_by_hand_with_a_blank_salt_names_it(tmp_path: Path, dbt_manifest: Path) -> None:
+    compiled = _dbt_compile(tmp_path, "--select", "base_identities", env={PII_SALT_ENV: " " * 20})
+
+    assert compiled.returncode != 0
+    assert (
+        f"{PII_SALT_ENV}: expected a secret of at least 16 characters other than blanks to "
+        "hash phone numbers and e-mail addresses with, got 0 characters"
+    ) in " ".join(compiled.stdout.split())
 
 
 def test_dbt_run_by_hand_without_the_salt_names_it(tmp_path: Path, dbt_manifest: Path) -> None:
@@ -413,8 +439,8 @@ def test_dbt_run_by_hand_without_the_salt_names_it(tmp_path: Path, dbt_manifest:
 
     assert compiled.returncode != 0
     assert (
-        f"{PII_SALT_ENV}: expected a secret of at least 16 characters to hash phone numbers "
-        "and e-mail addresses with, got 0 characters"
+        f"{PII_SALT_ENV}: expected a secret of at least 16 characters other than blanks to "
+        "hash phone numbers and e-mail addresses with, got 0 characters"
     ) in " ".join(compiled.stdout.split())
 
 
