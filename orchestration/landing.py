@@ -54,6 +54,15 @@ QUOTED_LINE = re.compile(
     r" Original Line: .*?(?= Expected Number| Invalid unicode| Value with unterminated|$)"
 )
 
+# A day folder of the event tables: the day a file was delivered, YYYY-MM-DD.
+DAY_FOLDER_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A folder name that reads as an attempt at a day: four digits, then one or two,
+# then one or two, with or without separators (2026-11-3, 20261103, 2026_11_03).
+DAY_LIKE_NAME = re.compile(r"^\d{4}[-_./ ]?\d{1,2}[-_./ ]?\d{1,2}$")
+# Metadata key of a raw event table's materialization: the day-like folders that
+# are not day folders, which no daily run loads.
+MISNAMED_DAY_FOLDERS = "misnamed_day_folders"
+
 
 class LandingError(ValueError):
     """A landing folder or file that cannot be loaded, with a one-line reason."""
@@ -224,16 +233,21 @@ def data_files(landing_dir: Path, contract: TableContract) -> tuple[list[Path], 
     return found, skipped
 
 
+def day_folder_date(name: str) -> date | None:
+    """The day a folder's name gives, written YYYY-MM-DD; None for any other name."""
+    if not DAY_FOLDER_NAME.match(name):
+        return None
+    try:
+        return date.fromisoformat(name)
+    except ValueError:  # a day that does not exist, such as 2026-02-30
+        return None
+
+
 def landing_date(folder: Path, path: Path) -> date | None:
     """The day a file was delivered: the YYYY-MM-DD folder it sits in, directly under
     the table's folder; None for a file outside such a folder."""
     parts = path.relative_to(folder).parts
-    if len(parts) < 2:
-        return None
-    try:
-        return date.fromisoformat(parts[0]) if len(parts[0]) == 10 else None
-    except ValueError:
-        return None
+    return day_folder_date(parts[0]) if len(parts) >= 2 else None
 
 
 def _csv_header(path: Path) -> list[str] | None:
@@ -258,13 +272,6 @@ def _csv_header(path: Path) -> list[str] | None:
     return names
 
 
-# Metadata key of a raw event table's materialization: the folders below.
-MISNAMED_DAY_FOLDERS = "misnamed_day_folders"
-# A folder name that reads as an attempt at a day: four digits, then one or two,
-# then one or two, with or without separators (2026-11-3, 20261103, 2026_11_03).
-DAY_LIKE_NAME = re.compile(r"^\d{4}[-_./ ]?\d{1,2}[-_./ ]?\d{1,2}$")
-
-
 def misnamed_day_folders(landing_dir: Path, contract: TableContract) -> list[str]:
     """Folders directly under a table's folder that look like a day but are not one.
 
@@ -279,7 +286,7 @@ def misnamed_day_folders(landing_dir: Path, contract: TableContract) -> list[str
     for child in sorted(folder.iterdir()):
         if not child.is_dir() or not DAY_LIKE_NAME.match(child.name):
             continue
-        if landing_date(folder, child / "file") is None:
+        if day_folder_date(child.name) is None:
             misnamed.append(child.relative_to(landing_dir).as_posix())
     return misnamed
 
