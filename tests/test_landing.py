@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +16,7 @@ from orchestration.landing import (
     MISNAMED_DAY_FOLDERS,
     LandingError,
     check_landing,
+    landing_date,
     load_table,
     misnamed_day_folders,
 )
@@ -372,6 +374,18 @@ def test_raw_assets_load_the_fixture_through_dagster(tmp_path: Path, landing: Pa
             ("message_events/kakao.jsonl", 8),
             ("message_events/push_and_email.csv", 21),
         ]
+
+
+def test_a_file_is_of_a_day_only_in_a_yyyy_mm_dd_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "message_events"
+    assert landing_date(folder, folder / "2026-11-04" / "a.csv") == date(2026, 11, 4)
+    assert landing_date(folder, folder / "2026-11-04" / "late" / "a.csv") == date(2026, 11, 4)
+    # An ISO week date that Python's fromisoformat reads as 2026-11-04, a day
+    # that does not exist, a file beside the folders, and a folder deeper down.
+    assert landing_date(folder, folder / "2026-W45-3" / "a.csv") is None
+    assert landing_date(folder, folder / "2026-02-30" / "a.csv") is None
+    assert landing_date(folder, folder / "2026-11-04.csv") is None
+    assert landing_date(folder, folder / "old" / "2026-11-04" / "a.csv") is None
 
 
 def test_misnamed_day_folders_are_the_day_like_names_that_are_not_days(tmp_path: Path) -> None:
